@@ -1,0 +1,23 @@
+// Compile the CLI ahead of time: one ESM bundle per entry, split so that each verb's
+// modules load only when that verb runs.
+import { build } from "esbuild";
+import { readFileSync } from "node:fs";
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+await build({
+  entryPoints: { main: "src/cli/main.ts" },
+  outdir: "dist",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: "linked",
+  minifySyntax: true,
+  legalComments: "none",
+  logLevel: "warning",
+  define: { BERTH_VERSION: JSON.stringify(version) },
+  // Bundled CommonJS dependencies (ajv) call require(); give them Node's.
+  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
+});

@@ -1,0 +1,182 @@
+// Pass 1: YAML text → plain tree + origins. Anchors, aliases and merge keys are
+// resolved here; `!reset` / `!override` survive as TaggedValue for the merge pass.
+
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
+import { copyOrigins, joinPath, TaggedValue, type ComposeDocument, type Mapping } from "./document.js";
+
+/** Files larger than this are refused before parsing: no compose file is this big. */
+export const maxComposeFileBytes = 32 * 1024 * 1024;
+const maxAliasExpansions = 100_000;
+
+export function parseComposeYaml(file: string, text: string): ComposeDocument {
+  if (text.length > maxComposeFileBytes) {
+    throw new ComposeError(ErrorCode.composeYaml, `file is larger than ${maxComposeFileBytes / 1024 / 1024} MiB`, {
+      file,
+    });
+  }
+  if (text.includes("\u0000")) {
+    throw new ComposeError(ErrorCode.composeYaml, "file contains NUL bytes: not a YAML text file", {
+      position: positionAt(file, undefined, text.indexOf("\u0000"), text),
+    });
+  }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    merge: false, // merge keys are applied by the walker below, which also keeps positions
+    prettyErrors: false,
+    strict: true,
+    version: "1.2",
+    schema: "core",
+  });
+  const firstError = document.errors[0];
+  if (firstError !== undefined) {
+    throw new ComposeError(ErrorCode.composeYaml, yamlMessage(firstError.message), {
+      position: positionAt(file, lineCounter, errorOffset(firstError, text), text),
+    });
+  }
+  const origins = new Map<string, SourcePosition>();
+  const walker = new Walker({ file, lineCounter, text, document }, origins);
+  const root = document.contents;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) {
+    throw new ComposeError(ErrorCode.composeEmpty, "empty compose file", { file });
+  }
+  const data = walker.toValue(root as Node, "");
+  if (typeof data !== "object" || data === null || Array.isArray(data) || data instanceof TaggedValue) {
+    throw new ComposeError(ErrorCode.composeYaml, "top-level object must be a mapping", {
+      position: walker.position(root as Node),
+    });
+  }
+  return { file, data: data as Mapping, origins };
+}
+
+/** Where a user should look: an unclosed quote is reported at its opening quote, not at the end of the file. */
+function errorOffset(error: { code: string; message: string; pos: [number, number] }, text: string): number {
+  if (error.code === "MISSING_CHAR") {
+    const quote = error.message.includes('"') ? '"' : error.message.includes("'") ? "'" : undefined;
+    if (quote !== undefined) {
+      const opening = text.lastIndexOf(quote, Math.min(error.pos[0], text.length - 1));
+      if (opening >= 0) return opening;
+    }
+  }
+  return error.pos[0];
+}
+
+function yamlMessage(message: string): string {
+  // The yaml package appends a code frame and position; keep only the first line, in our words.
+  const first = message.split("\n")[0] ?? message;
+  return first.replace(/ at line \d+, column \d+:?$/, "").replace(/\.$/, "");
+}
+
+function positionAt(file: string, lineCounter: LineCounter | undefined, offset: number, text: string): SourcePosition {
+  const clamped = Math.max(0, offset);
+  if (lineCounter !== undefined && lineCounter.lineStarts.length > 0) {
+    const { line, col } = lineCounter.linePos(clamped);
+    return { file, line, column: col };
+  }
+  const before = text.slice(0, clamped);
+  const line = before.split("\n").length;
+  return { file, line, column: clamped - before.lastIndexOf("\n") };
+}
+
+interface WalkSource {
+  readonly file: string;
+  readonly lineCounter: LineCounter;
+  readonly text: string;
+  readonly document: Document;
+  aliasExpansions?: number;
+}
+
+class Walker {
+  constructor(
+    private readonly source: WalkSource,
+    private readonly origins: Map<string, SourcePosition>,
+  ) {}
+
+  position(node: Node): SourcePosition {
+    return positionAt(this.source.file, this.source.lineCounter, node.range?.[0] ?? 0, this.source.text);
+  }
+
+  toValue(node: Node | null, path: string): unknown {
+    if (node === null) return null;
+    if (!this.origins.has(path)) this.origins.set(path, this.position(node));
+    if (isAlias(node)) {
+      this.source.aliasExpansions = (this.source.aliasExpansions ?? 0) + 1;
+      if (this.source.aliasExpansions > maxAliasExpansions) {
+        throw new ComposeError(ErrorCode.composeYaml, "too many alias expansions (a YAML bomb?)", {
+          position: this.position(node),
+        });
+      }
+      const target = node.resolve(this.source.document);
+      if (target === undefined) {
+        throw new ComposeError(ErrorCode.composeYaml, `unknown anchor "${node.source}"`, { position: this.position(node) });
+      }
+      return this.toValue(target as Node, path);
+    }
+    const tag = node.tag === "!reset" ? "reset" : node.tag === "!override" ? "override" : undefined;
+    const value = this.untagged(node, path);
+    return tag === undefined ? value : new TaggedValue(tag, value);
+  }
+
+  private untagged(node: Node, path: string): unknown {
+    if (isScalar(node)) {
+      if (node.tag === "!reset" || node.tag === "!override") return node.source === "" ? null : (node.source ?? node.value);
+      const value = node.value;
+      if (typeof value === "bigint") return Number(value);
+      return value;
+    }
+    if (isSeq(node)) return node.items.map((item, index) => this.toValue(item as Node, joinPath(path, index)));
+    if (isMap(node)) {
+      const result: Mapping = {};
+      const mergeValues: (Node | null)[] = [];
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const keyNode = pair.key as Node | null;
+        const key = this.keyOf(keyNode);
+        if (key === "<<" && isScalar(keyNode) && keyNode.type === "PLAIN") {
+          mergeValues.push(pair.value as Node | null);
+          continue;
+        }
+        const childPath = joinPath(path, key);
+        if (keyNode !== null) this.origins.set(childPath, this.position(keyNode));
+        result[key] = this.toValue(pair.value as Node | null, childPath);
+        if (pair.value === null) this.origins.set(childPath, keyNode === null ? this.position(node) : this.position(keyNode));
+      }
+      // Merge keys: explicit keys win; among merged maps, the first listed wins.
+      for (const valueNode of mergeValues) this.applyMerge(valueNode, path, result);
+      return result;
+    }
+    return null;
+  }
+
+  private applyMerge(valueNode: Node | null, path: string, result: Mapping): void {
+    if (valueNode === null) return;
+    const nodes = isSeq(valueNode) ? (valueNode.items as Node[]) : [valueNode];
+    for (const item of nodes) {
+      const sourceOrigins = new Map<string, SourcePosition>();
+      const value = new Walker(this.source, sourceOrigins).toValue(item, path);
+      if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof TaggedValue) {
+        throw new ComposeError(ErrorCode.composeYaml, "merge key << must refer to a mapping", {
+          position: this.position(item),
+        });
+      }
+      for (const [key, child] of Object.entries(value)) {
+        if (key in result) continue;
+        result[key] = child;
+        const keyPath = joinPath(path, key);
+        copyOrigins(this.origins, sourceOrigins, keyPath, keyPath);
+      }
+    }
+  }
+
+  private keyOf(keyNode: Node | null): string {
+    if (keyNode === null) return "";
+    if (isScalar(keyNode)) {
+      const value = keyNode.value;
+      return value === null ? "null" : String(value);
+    }
+    if (isAlias(keyNode)) return this.keyOf(keyNode.resolve(this.source.document) as Node);
+    throw new ComposeError(ErrorCode.composeYaml, "mapping keys must be scalars", { position: this.position(keyNode) });
+  }
+}
