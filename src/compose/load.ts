@@ -58,13 +58,14 @@ export function loadProject(options: LoadOptions): LoadedProject {
   const explicitDirectory =
     options.projectDirectory === undefined ? undefined : path.resolve(workingDirectory, options.projectDirectory);
   const firstExplicit = (options.files ?? []).find((file) => file !== stdinFile);
+  const envFiles = options.envFiles?.map((file) => path.resolve(workingDirectory, file));
 
   // COMPOSE_* variables may come from .env, so read it once before discovery (as Compose does).
   const preliminaryDirectory =
     explicitDirectory ?? (firstExplicit === undefined ? workingDirectory : path.dirname(path.resolve(workingDirectory, firstExplicit)));
   const preliminaryEnvironment = resolveEnvironment({
     projectDirectory: preliminaryDirectory,
-    envFiles: options.envFiles,
+    envFiles,
     osEnvironment: options.osEnvironment,
     files,
   });
@@ -82,7 +83,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
   const environment =
     projectDirectory === preliminaryDirectory
       ? preliminaryEnvironment
-      : resolveEnvironment({ projectDirectory, envFiles: options.envFiles, osEnvironment: options.osEnvironment, files });
+      : resolveEnvironment({ projectDirectory, envFiles, osEnvironment: options.osEnvironment, files });
 
   let stdinText: string | undefined;
   const readSource = (file: string): { name: string; text: string } => {
@@ -93,7 +94,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
 
   const parsed = configFiles.map((file) => {
     const source = readSource(file);
-    return parseComposeYaml(source.name, source.text);
+    return withoutObsoleteVersion(parseComposeYaml(source.name, source.text), warn);
   });
   const fromFile = nameFromFiles(parsed, environment, switches);
   const projectName = resolveProjectName({
@@ -124,7 +125,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
         }
         const documents = subRequest.files.map((file) => {
           const childContext = makeContext(subRequest, [...stack, file]);
-          return runPasses(filePasses, parseComposeYaml(file, files.readText(file)), childContext);
+          return runPasses(filePasses, withoutObsoleteVersion(parseComposeYaml(file, files.readText(file)), warn), childContext);
         });
         return mergeDocuments(documents);
       },
@@ -169,6 +170,15 @@ function nameFromFiles(
   } as unknown as LoadContext);
   const value = isMapping(interpolated.data) ? interpolated.data["name"] : raw;
   return typeof value === "string" ? value : String(value);
+}
+
+/** `version:` is informative only since Compose v2: warn as Compose does, then drop it. */
+function withoutObsoleteVersion(document: ComposeDocument, warn: (message: string) => void): ComposeDocument {
+  if (!("version" in document.data)) return document;
+  warn(
+    `${document.file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`,
+  );
+  return { ...document, data: withoutKey(document.data, "version") };
 }
 
 function withoutKey(data: Readonly<Record<string, unknown>>, key: string): Record<string, unknown> {
