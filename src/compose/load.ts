@@ -6,9 +6,10 @@ import { ComposeError, ErrorCode } from "../errors.js";
 import { bindProject } from "./bind.js";
 import type { Environment, FileReader, LoadContext, SubLoadRequest } from "./context.js";
 import { discoverComposeFiles, stdinFile } from "./discovery.js";
-import { isMapping, type ComposeDocument } from "./document.js";
+import type { ComposeDocument } from "./document.js";
 import { resolveEnvironment } from "./environment.js";
 import { diskFileReader } from "./file-reader.js";
+import { interpolateTemplate } from "./interpolate.js";
 import { mergeDocuments } from "./merge.js";
 import type { Project } from "./model.js";
 import { parseComposeYaml } from "./parse-yaml.js";
@@ -63,12 +64,9 @@ export function loadProject(options: LoadOptions): LoadedProject {
   // COMPOSE_* variables may come from .env, so read it once before discovery (as Compose does).
   const preliminaryDirectory =
     explicitDirectory ?? (firstExplicit === undefined ? workingDirectory : path.dirname(path.resolve(workingDirectory, firstExplicit)));
-  const preliminaryEnvironment = resolveEnvironment({
-    projectDirectory: preliminaryDirectory,
-    envFiles,
-    osEnvironment: options.osEnvironment,
-    files,
-  });
+  const environmentFor = (projectDirectory: string): Environment =>
+    resolveEnvironment({ projectDirectory, workingDirectory, envFiles, osEnvironment: options.osEnvironment, files, warn });
+  const preliminaryEnvironment = environmentFor(preliminaryDirectory);
 
   const configFiles = discoverComposeFiles({
     workingDirectory,
@@ -80,10 +78,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
   });
   const firstFile = configFiles.find((file) => file !== stdinFile);
   const projectDirectory = explicitDirectory ?? (firstFile === undefined ? workingDirectory : path.dirname(firstFile));
-  const environment =
-    projectDirectory === preliminaryDirectory
-      ? preliminaryEnvironment
-      : resolveEnvironment({ projectDirectory, envFiles, osEnvironment: options.osEnvironment, files });
+  const environment = projectDirectory === preliminaryDirectory ? preliminaryEnvironment : environmentFor(projectDirectory);
 
   let stdinText: string | undefined;
   const readSource = (file: string): { name: string; text: string } => {
@@ -96,7 +91,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
     const source = readSource(file);
     return withoutObsoleteVersion(parseComposeYaml(source.name, source.text), warn);
   });
-  const fromFile = nameFromFiles(parsed, environment, switches);
+  const fromFile = nameFromFiles(parsed, environment, switches, warn);
   const projectName = resolveProjectName({
     flag: options.projectName,
     variable: environment["COMPOSE_PROJECT_NAME"],
@@ -157,19 +152,20 @@ function nameFromFiles(
   documents: readonly ComposeDocument[],
   environment: Environment,
   switches: PipelineSwitches,
+  warn: (message: string) => void,
 ): string | undefined {
   let raw: unknown;
-  for (const document of documents) if (document.data["name"] !== undefined) raw = document.data["name"];
+  let source: ComposeDocument | undefined;
+  for (const document of documents) {
+    if (document.data["name"] !== undefined) {
+      raw = document.data["name"];
+      source = document;
+    }
+  }
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== "string") return String(raw);
-  if (!switches.interpolate || !raw.includes("$")) return raw;
-  const probe: ComposeDocument = { file: "", data: { name: raw }, origins: new Map() };
-  const interpolated = runPasses(selectPasses(perFilePasses, switches).slice(0, 1), probe, {
-    environment,
-    warn: () => undefined,
-  } as unknown as LoadContext);
-  const value = isMapping(interpolated.data) ? interpolated.data["name"] : raw;
-  return typeof value === "string" ? value : String(value);
+  if (!switches.interpolate) return raw;
+  return interpolateTemplate(raw, environment, { warn, path: "name", position: source?.origins.get("name") });
 }
 
 /** `version:` is informative only since Compose v2: warn as Compose does, then drop it. */

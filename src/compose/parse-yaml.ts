@@ -1,7 +1,7 @@
 // Pass 1: YAML text → plain tree + origins. Anchors, aliases and merge keys are
 // resolved here; `!reset` / `!override` survive as TaggedValue for the merge pass.
 
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Node } from "yaml";
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import { copyOrigins, joinPath, TaggedValue, type ComposeDocument, type Mapping } from "./document.js";
 
@@ -37,7 +37,7 @@ export function parseComposeYaml(file: string, text: string): ComposeDocument {
     });
   }
   const origins = new Map<string, SourcePosition>();
-  const walker = new Walker({ file, lineCounter, text, document }, origins);
+  const walker = new Walker({ file, lineCounter, text, anchors: collectAnchors(document) }, origins);
   const root = document.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) {
     throw new ComposeError(ErrorCode.composeEmpty, "empty compose file", { file });
@@ -84,8 +84,33 @@ interface WalkSource {
   readonly file: string;
   readonly lineCounter: LineCounter;
   readonly text: string;
-  readonly document: Document;
+  /** Anchor name → anchored nodes in document order (an anchor may be redefined). */
+  readonly anchors: ReadonlyMap<string, readonly Node[]>;
   aliasExpansions?: number;
+}
+
+/**
+ * One walk to index anchors. yaml's Alias.resolve() searches the whole document on every
+ * call, which made files with many aliases quadratic.
+ */
+function collectAnchors(document: Parameters<typeof visit>[0]): Map<string, Node[]> {
+  const anchors = new Map<string, Node[]>();
+  visit(document, (_key, node) => {
+    const anchor = (node as { anchor?: string }).anchor;
+    if (anchor === undefined || isAlias(node) || isPair(node)) return;
+    const list = anchors.get(anchor);
+    if (list === undefined) anchors.set(anchor, [node as Node]);
+    else list.push(node as Node);
+  });
+  return anchors;
+}
+
+/** The node an alias refers to: the latest definition of its anchor before the alias. */
+function resolveAlias(alias: Alias, anchors: ReadonlyMap<string, readonly Node[]>): Node | undefined {
+  const start = alias.range?.[0] ?? Number.MAX_SAFE_INTEGER;
+  let found: Node | undefined;
+  for (const node of anchors.get(alias.source) ?? []) if ((node.range?.[0] ?? 0) < start) found = node;
+  return found;
 }
 
 class Walker {
@@ -108,7 +133,7 @@ class Walker {
           position: this.position(node),
         });
       }
-      const target = node.resolve(this.source.document);
+      const target = resolveAlias(node, this.source.anchors);
       if (target === undefined) {
         throw new ComposeError(ErrorCode.composeYaml, `unknown anchor "${node.source}"`, { position: this.position(node) });
       }
@@ -140,7 +165,7 @@ class Walker {
         }
         const childPath = joinPath(path, key);
         if (keyNode !== null) this.origins.set(childPath, this.position(keyNode));
-        result[key] = this.toValue(pair.value as Node | null, childPath);
+        setOwn(result, key, this.toValue(pair.value as Node | null, childPath));
         if (pair.value === null) this.origins.set(childPath, keyNode === null ? this.position(node) : this.position(keyNode));
       }
       // Merge keys: explicit keys win; among merged maps, the first listed wins.
@@ -162,8 +187,8 @@ class Walker {
         });
       }
       for (const [key, child] of Object.entries(value)) {
-        if (key in result) continue;
-        result[key] = child;
+        if (Object.hasOwn(result, key)) continue;
+        setOwn(result, key, child);
         const keyPath = joinPath(path, key);
         copyOrigins(this.origins, sourceOrigins, keyPath, keyPath);
       }
@@ -176,7 +201,16 @@ class Walker {
       const value = keyNode.value;
       return value === null ? "null" : String(value);
     }
-    if (isAlias(keyNode)) return this.keyOf(keyNode.resolve(this.source.document) as Node);
+    if (isAlias(keyNode)) {
+      const target = resolveAlias(keyNode, this.source.anchors);
+      if (target !== undefined) return this.keyOf(target);
+    }
     throw new ComposeError(ErrorCode.composeYaml, "mapping keys must be scalars", { position: this.position(keyNode) });
   }
+}
+
+/** Assign as an own property, so a YAML key `__proto__` stays a key and never becomes a prototype. */
+function setOwn(target: Mapping, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
