@@ -96,6 +96,7 @@ interface WalkSource {
 function collectAnchors(document: Parameters<typeof visit>[0]): Map<string, Node[]> {
   const anchors = new Map<string, Node[]>();
   visit(document, (_key, node) => {
+    if (node === null || typeof node !== "object") return;
     const anchor = (node as { anchor?: string }).anchor;
     if (anchor === undefined || isAlias(node) || isPair(node)) return;
     const list = anchors.get(anchor);
