@@ -3,6 +3,9 @@
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 
+// The bundle imports the standalone schema validator: generate it from the schema first.
+await (await import("./build-schema.mjs")).writeSchemaValidator();
+
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 await build({

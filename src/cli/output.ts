@@ -24,11 +24,11 @@ export function formatProblem(error: ComposeError): string {
   return `${where}${path}${error.message}`;
 }
 
-/** One line per problem (plus an indented hint line when there is one); never a stack trace. */
+/** One line per problem, its hint in parentheses at the end; never a stack trace. */
 export function formatError(error: unknown): string[] {
-  if (error instanceof AggregateComposeError) return error.problems.map(formatProblem);
-  if (error instanceof ComposeError) return withHint([formatProblem(error)], error.hint);
-  if (error instanceof BerthError) return withHint([error.message], error.hint);
+  if (error instanceof AggregateComposeError) return error.problems.map((problem) => withHint(formatProblem(problem), problem.hint));
+  if (error instanceof ComposeError) return [withHint(formatProblem(error), error.hint)];
+  if (error instanceof BerthError) return [withHint(error.message, error.hint)];
   if (error instanceof Error) {
     const lines = [`internal error: ${error.message}`];
     if (process.env["BERTH_DEBUG"] && error.stack) lines.push(error.stack);
@@ -37,8 +37,8 @@ export function formatError(error: unknown): string[] {
   return [`internal error: ${String(error)}`];
 }
 
-function withHint(lines: string[], hint: string | undefined): string[] {
-  return hint === undefined ? lines : [...lines, `  hint: ${hint}`];
+function withHint(line: string, hint: string | undefined): string {
+  return hint === undefined ? line : `${line} (${hint})`;
 }
 
 export function printError(error: unknown): void {
