@@ -1,4 +1,203 @@
-// PLACEHOLDER: owned by a helper; replaced with the real pass.
-import type { Pass } from "./context.js";
+// Pass: `extends`. A service extending another (in this file or in another one) becomes the
+// referenced service merged with its own definition, by the same rules as merging files
+// (compose-go's loader/extends.go). Chains resolve recursively; a cycle is an error naming it.
+// A service brought from another file has its relative paths rebased on that file's directory,
+// and its values keep pointing at the file they came from.
 
-export const extendsPass: Pass = { name: "extends", run: (document) => document };
+import path from "node:path";
+import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
+import type { LoadContext, Pass } from "./context.js";
+import { isMapping, isUnder, joinPath, positionOf, type ComposeDocument, type Mapping, type Origins } from "./document.js";
+import { mergeServices, type LocatedValue } from "./merge.js";
+import { absolutePath, resolveRelativePaths, serviceNameOf } from "./paths.js";
+
+/** A service in a file: the unit of the cycle check (compose-go's cycleTracker). */
+interface ServiceRef {
+  readonly file: string;
+  readonly service: string;
+}
+
+interface ExtendsReference {
+  readonly service: string;
+  /** Absolute; undefined for the same file. */
+  readonly file: string | undefined;
+  /** Where the `extends` key is, for errors. */
+  readonly origins: Origins;
+  readonly path: string;
+}
+
+/** A resolved service, and whether its origins were rebuilt (a merge) or are still the document's. */
+interface Resolved extends LocatedValue {
+  readonly merged: boolean;
+}
+
+export const extendsPass: Pass = {
+  name: "extends",
+  run(document, context) {
+    const services = document.data["services"];
+    if (!isMapping(services)) return document;
+    const extending = Object.keys(services).filter((name) => {
+      const service = services[name];
+      return isMapping(service) && service["extends"] !== undefined;
+    });
+    if (extending.length === 0) return document;
+    const resolve = createResolver(document, services, context);
+    const resolvedServices: Mapping = {};
+    const rebuilt = new Map<string, Resolved>();
+    for (const name of Object.keys(services)) {
+      const resolved = resolve(name);
+      resolvedServices[name] = resolved.value;
+      if (resolved.merged) rebuilt.set(name, resolved);
+    }
+    return { file: document.file, data: { ...document.data, services: resolvedServices }, origins: rebuildOrigins(document, rebuilt) };
+  },
+};
+
+function createResolver(document: ComposeDocument, services: Mapping, context: LoadContext): (name: string) => Resolved {
+  const done = new Map<string, Resolved>();
+  const otherDocuments = new Map<string, ComposeDocument>();
+  const rebasedServices = new Map<string, LocatedValue>();
+
+  const servicePath = (name: string): string => joinPath("services", name);
+
+  const fail = (message: string, at: { readonly origins: Origins; readonly path: string }): ComposeError =>
+    new ComposeError(ErrorCode.composeExtends, message, { position: positionOf(at.origins, at.path), path: at.path });
+
+  /** `extends: name` or `extends: {service, file}`; undefined when the service extends nothing. */
+  const referenceOf = (located: LocatedValue, baseDirectory: string): ExtendsReference | undefined => {
+    if (!isMapping(located.value)) return undefined;
+    const raw = located.value["extends"];
+    if (raw === undefined || raw === null) return undefined;
+    const at = { origins: located.origins, path: joinPath(located.path, "extends") };
+    if (typeof raw === "string") return { service: raw, file: undefined, ...at };
+    if (!isMapping(raw)) throw fail(`${at.path} must be a service name or a mapping with service and file`, at);
+    const service = raw["service"];
+    if (typeof service !== "string" || service === "") throw fail(`${at.path}.service is required`, at);
+    const file = raw["file"];
+    if (file === undefined || file === null) return { service, file: undefined, ...at };
+    if (typeof file !== "string") throw fail(`${at.path}.file must be a string`, at);
+    return { service, file: absolutePath(file, baseDirectory, context.homeDirectory), ...at };
+  };
+
+  const cycleCheck = (chain: readonly ServiceRef[], next: ServiceRef, at: ExtendsReference): void => {
+    if (!chain.some((ref) => ref.file === next.file && ref.service === next.service)) return;
+    const steps = [...chain, next].map((ref) => `${ref.service} in ${ref.file}`);
+    throw fail(`circular reference: ${steps.join(" extends ")}`, at);
+  };
+
+  /** A service of this document, its extends resolved. */
+  const resolveLocal = (name: string, chain: readonly ServiceRef[]): Resolved => {
+    const memo = done.get(name);
+    if (memo !== undefined) return memo;
+    const own: LocatedValue = { value: services[name], origins: document.origins, path: servicePath(name) };
+    const reference = referenceOf(own, context.projectDirectory);
+    if (reference === undefined) {
+      const plain = { ...own, merged: false };
+      done.set(name, plain);
+      return plain;
+    }
+    const self: ServiceRef = { file: document.file, service: name };
+    const base = resolveReference(reference, [...chain, self]);
+    const result =
+      base === undefined
+        ? deferred(own, reference) // the referenced file is being loaded further up: it resolves this
+        : extendService(base, own, name);
+    done.set(name, result);
+    return result;
+  };
+
+  const resolveReference = (reference: ExtendsReference, chain: readonly ServiceRef[]): LocatedValue | undefined => {
+    const file = reference.file ?? document.file;
+    cycleCheck(chain, { file, service: reference.service }, reference);
+    if (file === document.file) {
+      if (!Object.hasOwn(services, reference.service)) {
+        const referrer = chain[chain.length - 1]?.service ?? "";
+        throw fail(`cannot extend service "${referrer}" in ${document.file}: service "${reference.service}" not found`, reference);
+      }
+      return resolveLocal(reference.service, chain);
+    }
+    return resolveInOtherFile(file, reference, chain);
+  };
+
+  /** The service as the other file defines it (its own extends resolved), paths rebased on its directory. */
+  const rebasedService = (file: string, reference: ExtendsReference, referrer: string): LocatedValue => {
+    const key = `${file}\u0000${reference.service}`;
+    const cached = rebasedServices.get(key);
+    if (cached !== undefined) return cached;
+    let other = otherDocuments.get(file);
+    if (other === undefined) {
+      if (!context.files.exists(file) || context.files.isDirectory(file)) {
+        throw fail(`cannot extend service "${referrer}": file ${file} not found`, reference);
+      }
+      other = context.loadDocuments({ files: [file], projectDirectory: path.dirname(file), environment: context.environment });
+      otherDocuments.set(file, other);
+    }
+    const otherServices = other.data["services"];
+    if (!isMapping(otherServices) || !Object.hasOwn(otherServices, reference.service)) {
+      throw fail(`cannot extend service "${referrer}": service "${reference.service}" not found in ${file}`, reference);
+    }
+    const wrapped = { services: { [reference.service]: otherServices[reference.service] } };
+    const rebased = resolveRelativePaths(wrapped, path.dirname(file), context.homeDirectory)["services"] as Mapping;
+    const base: LocatedValue = { value: rebased[reference.service], origins: other.origins, path: servicePath(reference.service) };
+    rebasedServices.set(key, base);
+    return base;
+  };
+
+  const resolveInOtherFile = (
+    file: string,
+    reference: ExtendsReference,
+    chain: readonly ServiceRef[],
+  ): LocatedValue | undefined => {
+    if (context.loadingStack.includes(file)) return undefined;
+    const base = rebasedService(file, reference, chain[chain.length - 1]?.service ?? "");
+    // Left unresolved by the other file's own pass because it points back at a file being
+    // loaded (this one, typically): continue the chain here, where that file is at hand.
+    const onward = referenceOf(base, path.dirname(file));
+    if (onward === undefined) return base;
+    const next = resolveReference(onward, [...chain, { file, service: reference.service }]);
+    return next === undefined ? undefined : extendService(next, base, reference.service);
+  };
+
+  return (name) => resolveLocal(name, []);
+}
+
+/** The referenced service merged with the extending one (without its `extends` key). */
+function extendService(base: LocatedValue, own: LocatedValue, name: string): Resolved {
+  const ownValue = withoutExtends(own.value);
+  if (base.value === null || base.value === undefined) {
+    return { value: ownValue, origins: own.origins, path: own.path, merged: false };
+  }
+  const merged = mergeServices(base, { ...own, value: ownValue }, name);
+  const target = joinPath("services", name);
+  // The service itself is where the extending definition stands.
+  const ownPosition = own.origins.get(own.path);
+  if (ownPosition !== undefined) merged.origins.set(target, ownPosition);
+  return { value: merged.value, origins: merged.origins, path: target, merged: true };
+}
+
+/** Keep `extends`, with its file made absolute, for the loader further up the stack. */
+function deferred(own: LocatedValue, reference: ExtendsReference): Resolved {
+  const service = own.value as Mapping;
+  const extendsValue = { service: reference.service, ...(reference.file === undefined ? {} : { file: reference.file }) };
+  return { value: { ...service, extends: extendsValue }, origins: own.origins, path: own.path, merged: false };
+}
+
+function withoutExtends(value: unknown): Mapping {
+  if (!isMapping(value)) return {};
+  const { extends: _extends, ...rest } = value;
+  return rest;
+}
+
+/** The document's origins, with those of each rebuilt service replaced by its merge result's (one pass). */
+function rebuildOrigins(document: ComposeDocument, rebuilt: ReadonlyMap<string, Resolved>): Map<string, SourcePosition> {
+  const origins = new Map<string, SourcePosition>();
+  for (const [key, position] of document.origins) {
+    const name = serviceNameOf(key);
+    if (name === undefined || !rebuilt.has(name)) origins.set(key, position);
+  }
+  for (const [name, resolved] of rebuilt) {
+    const servicePath = joinPath("services", name);
+    for (const [key, position] of resolved.origins) if (isUnder(key, servicePath)) origins.set(key, position);
+  }
+  return origins;
+}

@@ -12,7 +12,7 @@ import { schemaPass } from "./validate-schema.js";
 import { semanticsPass } from "./validate-semantics.js";
 
 /** Run on each file on its own, before files are merged. */
-export const perFilePasses: readonly Pass[] = [interpolatePass, extendsPass, includePass];
+export const perFilePasses: readonly Pass[] = [interpolatePass, includePass, extendsPass];
 
 /** Run once on the merged document. */
 export const projectPasses: readonly Pass[] = [resetTagsPass, schemaPass, profilesPass, normalizePass, semanticsPass];
