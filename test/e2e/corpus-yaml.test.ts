@@ -1,0 +1,111 @@
+// `berth config` (YAML, the default format) must print the same model as `berth config --format json`
+// for every file of the awesome-compose corpus, as Docker Compose v2 does, with the exceptions Compose
+// itself has. Compose renders both formats from the same types.Project (compose-go v2.9.1
+// types/project.go MarshalYAML / MarshalJSON; docker/compose v2.40.3 cmd/compose/config.go applies
+// escapeDollarSign to both), but the two encoders disagree on empty values:
+// - ServiceConfig `command` / `entrypoint` are `json:"…"` without omitempty but `yaml:",omitempty"`
+//   with ShellCommand.IsZero (types/command.go): JSON prints `null`, YAML omits them.
+// - Struct-valued fields (NetworkConfig.Ipam, DeployConfig.Resources, DeployConfig.Placement) are
+//   never omitted by encoding/json but are omitted by yaml.v3's omitempty when all their fields are
+//   zero: JSON prints `{}`, YAML omits them (loader/full-struct_test.go: fullExampleJSON has
+//   `"ipam": {}` where fullExampleYAML has nothing).
+// Everything else (quoted `published: "8080"`, `networks: {default: null}`, `volume: {}`,
+// `required: true`, `$$`) is the same value in both. The YAML document starts with `name:` (the first
+// field of types.Project), in block style.
+
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot } from "./run-berth.js";
+
+const corpusRoot = path.resolve(repoRoot, "..", "shared", "corpus", "awesome-compose");
+
+function corpusExamples(): string[] {
+  if (!existsSync(corpusRoot)) throw new Error(`the compose corpus is missing: expected it at ${corpusRoot}`);
+  return readdirSync(corpusRoot, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isEmptyObject(value: Json | undefined): boolean {
+  return isObject(value) && Object.keys(value).length === 0;
+}
+
+/** The JSON model less what Compose's YAML encoder leaves out (see the header). */
+function withoutJsonOnlyValues(model: Json): Json {
+  const copy = structuredClone(model);
+  if (!isObject(copy)) return copy;
+  const services = copy["services"];
+  if (isObject(services)) {
+    for (const service of Object.values(services)) {
+      if (!isObject(service)) continue;
+      for (const key of ["command", "entrypoint"]) if (service[key] === null) delete service[key];
+      const deploy = service["deploy"];
+      if (isObject(deploy)) for (const key of ["resources", "placement"]) if (isEmptyObject(deploy[key])) delete deploy[key];
+    }
+  }
+  const networks = copy["networks"];
+  if (isObject(networks)) {
+    for (const network of Object.values(networks)) if (isObject(network) && isEmptyObject(network["ipam"])) delete network["ipam"];
+  }
+  return copy;
+}
+
+const examples = corpusExamples();
+const home = process.env["HOME"] ?? homedir();
+let scratch = "";
+
+beforeAll(() => {
+  ensureBuilt();
+  scratch = realpathSync(makeTempDirectory("corpus-yaml"));
+  return () => removeTempDirectory(scratch);
+}, 300_000);
+
+function copyExample(example: string): string {
+  const parent = path.join(scratch, `${examples.indexOf(example)}`);
+  mkdirSync(parent, { recursive: true });
+  const projectDirectory = path.join(parent, example);
+  cpSync(path.join(corpusRoot, example), projectDirectory, { recursive: true });
+  return projectDirectory;
+}
+
+function berthConfig(projectDirectory: string, args: readonly string[]): string {
+  const result = spawnSync(process.execPath, [berthBin, "config", ...args], {
+    cwd: projectDirectory,
+    env: { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", HOME: home },
+    input: "",
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (result.error !== undefined) throw result.error;
+  expect(result.status, `berth config ${args.join(" ")} exit status; stderr:\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+describe("berth config prints the same model as YAML and as JSON", () => {
+  it("finds the corpus", () => {
+    expect(examples).toHaveLength(39);
+  });
+
+  for (const example of examples) {
+    it(`for ${example}`, () => {
+      const projectDirectory = copyExample(example);
+      const fromJson = JSON.parse(berthConfig(projectDirectory, ["--format", "json"])) as Json;
+      const yamlText = berthConfig(projectDirectory, []);
+      // YAML block style as yaml.v3 writes it, with the project name first (not JSON, which also parses as YAML).
+      expect(yamlText).toMatch(/^name: /);
+      const fromYaml = parse(yamlText) as Json;
+      expect(fromYaml).toEqual(withoutJsonOnlyValues(fromJson));
+    });
+  }
+});
