@@ -17,6 +17,8 @@ export const stdinFile = "-";
 
 export interface DiscoveryRequest {
   readonly workingDirectory: string;
+  /** Where the search for a default file starts: --project-directory, else the working directory. */
+  readonly searchDirectory?: string | undefined;
   /** -f values, in order. Empty when none were given. */
   readonly explicitFiles: readonly string[];
   /** COMPOSE_FILE, if set (flag beats variable). */
@@ -47,7 +49,8 @@ export function discoverComposeFiles(request: DiscoveryRequest): readonly string
       return absolute;
     });
   }
-  for (let directory = path.resolve(workingDirectory); ; directory = path.dirname(directory)) {
+  const start = path.resolve(request.searchDirectory ?? workingDirectory);
+  for (let directory = start; ; directory = path.dirname(directory)) {
     const candidates = defaultFileNames.map((name) => path.join(directory, name)).filter((file) => isFile(files, file));
     const chosen = candidates[0];
     if (chosen !== undefined) {
@@ -61,7 +64,7 @@ export function discoverComposeFiles(request: DiscoveryRequest): readonly string
     if (path.dirname(directory) === directory) break;
   }
   throw new ComposeError(ErrorCode.composeNotFound, "no configuration file provided: not found", {
-    hint: `looked for ${defaultFileNames.join(", ")} in ${workingDirectory} and its parents; name one with -f`,
+    hint: `looked for ${defaultFileNames.join(", ")} in ${start} and its parents; name one with -f`,
   });
 }
 

@@ -168,9 +168,12 @@ function lookupIn(environment: Environment): (name: string) => string | undefine
   return (name) => (Object.hasOwn(environment, name) ? environment[name] : undefined);
 }
 
-function invalidFormatMessage(path: string, template: string): string {
-  return `invalid interpolation format for ${path}.\nYou may need to escape any $ with another $.\n${template}`;
+/** One line (the CLI prefixes file:line:col and the path); Compose's advice goes into the hint. */
+function invalidFormatMessage(_path: string, template: string): string {
+  return `invalid interpolation format ${JSON.stringify(template)}`;
 }
+
+const invalidFormatHint = "you may need to escape any $ with another $";
 
 export interface InterpolateOptions {
   warn(message: string): void;
@@ -187,6 +190,7 @@ export function interpolateTemplate(template: string, environment: Environment, 
     warn: (message) => options.warn(message),
     invalid() {
       throw new ComposeError(ErrorCode.composeInterpolation, invalidFormatMessage(path, template), {
+        hint: invalidFormatHint,
         position: options.position,
         path,
       });
@@ -358,6 +362,7 @@ export function interpolateData(
     invalid() {
       const path = currentPath();
       throw new ComposeError(ErrorCode.composeInterpolation, invalidFormatMessage(path, template), {
+        hint: invalidFormatHint,
         position: positionOf(options.origins, path),
         path,
       });

@@ -70,6 +70,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
 
   const configFiles = discoverComposeFiles({
     workingDirectory,
+    searchDirectory: explicitDirectory,
     explicitFiles: options.files ?? [],
     composeFileVariable: preliminaryEnvironment["COMPOSE_FILE"],
     pathSeparator: preliminaryEnvironment["COMPOSE_PATH_SEPARATOR"],

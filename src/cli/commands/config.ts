@@ -27,6 +27,8 @@ export async function runConfig(globals: GlobalOptions, serviceNames: readonly s
   const loaded = loadProject(
     loaderOptions(globals, {
       requestedServices: serviceNames,
+      // --profiles lists the profiles of every service, enabled or not, as Compose does.
+      ...(options.profiles ? { profiles: ["*"] } : {}),
       switches: { interpolate: options.interpolate, normalize: options.normalize, validate: options.consistency },
       readStdin: readStandardInput,
       warn: printWarning,
