@@ -1,7 +1,11 @@
 // Compile the CLI ahead of time: one ESM bundle per entry, split so that each verb's
 // modules load only when that verb runs.
 import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+
+// The C programs (shim, layer applier) first: the engine cannot run without them.
+execFileSync("make", ["-s", "-C", "native"], { stdio: "inherit" });
 
 // The bundle imports the standalone schema validator: generate it from the schema first.
 await (await import("./build-schema.mjs")).writeSchemaValidator();

@@ -4,6 +4,9 @@
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./global-options.js";
 import { exitStatusFor, printError } from "./output.js";
+import { registerContainerCommands } from "./register-container.js";
+import { registerImageCommands } from "./register-image.js";
+import { registerVolumeCommands } from "./register-volume.js";
 
 declare const BERTH_VERSION: string;
 export const version = typeof BERTH_VERSION === "string" ? BERTH_VERSION : "0.0.0-dev";
@@ -53,6 +56,11 @@ function buildProgram(): Command {
       const { runConfig } = await import("./commands/config.js");
       await runConfig(globals(), services, options);
     });
+
+  // Management commands, with the flags of Docker's `docker container|image|volume …`.
+  registerContainerCommands(program, globals);
+  registerImageCommands(program, globals);
+  registerVolumeCommands(program, globals);
 
   program
     .command("version")

@@ -1,0 +1,6 @@
+// PLACEHOLDER: owned by a helper. Defines `berth image …` with commander (definitions only:
+// every action lazily imports its implementation from ./commands/, to keep start-up fast).
+import type { Command } from "commander";
+import type { GlobalOptions } from "./global-options.js";
+
+export function registerImageCommands(_program: Command, _globals: () => GlobalOptions): void {}

@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readJsonFile, runtimePaths, withLock, writeJsonAtomic } from "../../../src/runtime/state.js";
+
+let directory: string;
+beforeEach(() => {
+  directory = mkdtempSync(path.join(tmpdir(), "berth-state-"));
+});
+afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+describe("state files", () => {
+  it("writes atomically and leaves no temp files", () => {
+    const file = path.join(directory, "a", "b.json");
+    writeJsonAtomic(file, { x: 1 });
+    writeJsonAtomic(file, { x: 2 });
+    expect(readJsonFile(file)).toEqual({ x: 2 });
+    expect(readdirSync(path.dirname(file))).toEqual(["b.json"]);
+  });
+
+  it("reads a missing file as undefined and a corrupt one as an error naming it", () => {
+    expect(readJsonFile(path.join(directory, "none.json"))).toBeUndefined();
+    const corrupt = path.join(directory, "corrupt.json");
+    writeFileSync(corrupt, "{");
+    expect(() => readJsonFile(corrupt)).toThrow(corrupt);
+  });
+
+  it("takes state roots from the environment", () => {
+    expect(runtimePaths({ BERTH_ROOT: "/x", BERTH_RUN_ROOT: "/y" })).toEqual({ stateRoot: "/x", runRoot: "/y" });
+    expect(runtimePaths({})).toEqual({ stateRoot: "/var/lib/berth", runRoot: "/run/berth" });
+  });
+});
+
+describe("withLock", () => {
+  it("serialises holders", async () => {
+    const lock = path.join(directory, "l.lock");
+    const order: string[] = [];
+    await Promise.all(
+      ["a", "b", "c"].map((name) =>
+        withLock(lock, async () => {
+          order.push(`${name}+`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          order.push(`${name}-`);
+        }),
+      ),
+    );
+    for (let index = 0; index < order.length; index += 2) expect(order[index]?.[0]).toBe(order[index + 1]?.[0]);
+  });
+
+  it("takes over a lock whose owner died", async () => {
+    const lock = path.join(directory, "stale.lock");
+    writeFileSync(lock, "999999999\n");
+    await expect(withLock(lock, () => "done", 1000)).resolves.toBe("done");
+    expect(() => readFileSync(lock)).toThrow();
+  });
+});
