@@ -19,7 +19,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot } from "./run-berth.js";
+import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot, withoutJsonOnlyValues, type Json } from "./run-berth.js";
 
 const corpusRoot = path.resolve(repoRoot, "..", "shared", "corpus", "awesome-compose");
 
@@ -29,36 +29,6 @@ function corpusExamples(): string[] {
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort();
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function isObject(value: Json | undefined): value is { [key: string]: Json } {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isEmptyObject(value: Json | undefined): boolean {
-  return isObject(value) && Object.keys(value).length === 0;
-}
-
-/** The JSON model less what Compose's YAML encoder leaves out (see the header). */
-function withoutJsonOnlyValues(model: Json): Json {
-  const copy = structuredClone(model);
-  if (!isObject(copy)) return copy;
-  const services = copy["services"];
-  if (isObject(services)) {
-    for (const service of Object.values(services)) {
-      if (!isObject(service)) continue;
-      for (const key of ["command", "entrypoint"]) if (service[key] === null) delete service[key];
-      const deploy = service["deploy"];
-      if (isObject(deploy)) for (const key of ["resources", "placement"]) if (isEmptyObject(deploy[key])) delete deploy[key];
-    }
-  }
-  const networks = copy["networks"];
-  if (isObject(networks)) {
-    for (const network of Object.values(networks)) if (isObject(network) && isEmptyObject(network["ipam"])) delete network["ipam"];
-  }
-  return copy;
 }
 
 const examples = corpusExamples();

@@ -119,3 +119,37 @@ export function writeFiles(root: string, files: Readonly<Record<string, string |
     writeFileSync(file, contents);
   }
 }
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isEmptyObject(value: Json | undefined): boolean {
+  return isObject(value) && Object.keys(value).length === 0;
+}
+
+/**
+ * The JSON model less what Compose's YAML encoder leaves out: `command`/`entrypoint: null`,
+ * empty deploy `resources`/`placement`, empty network `ipam` (compose-go types: JSON tags without
+ * omitempty, YAML tags with it).
+ */
+export function withoutJsonOnlyValues(model: Json): Json {
+  const copy = structuredClone(model);
+  if (!isObject(copy)) return copy;
+  const services = copy["services"];
+  if (isObject(services)) {
+    for (const service of Object.values(services)) {
+      if (!isObject(service)) continue;
+      for (const key of ["command", "entrypoint"]) if (service[key] === null) delete service[key];
+      const deploy = service["deploy"];
+      if (isObject(deploy)) for (const key of ["resources", "placement"]) if (isEmptyObject(deploy[key])) delete deploy[key];
+    }
+  }
+  const networks = copy["networks"];
+  if (isObject(networks)) {
+    for (const network of Object.values(networks)) if (isObject(network) && isEmptyObject(network["ipam"])) delete network["ipam"];
+  }
+  return copy;
+}

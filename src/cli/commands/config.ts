@@ -41,12 +41,14 @@ export async function runConfig(globals: GlobalOptions, serviceNames: readonly s
       .map((key) => `${key}=${loaded.environment[key] ?? ""}`);
     return emit(lines.join("\n"), options);
   }
-  const config = loaded.project === undefined ? stripTags(loaded.document.data) : projectToConfig(loaded.project);
+  const config =
+    loaded.project === undefined ? stripTags(loaded.document.data) : projectToConfig(loaded.project, { format: options.format });
   const selected = serviceNames.length === 0 ? config : selectServices(config, serviceNames);
   const list = listing(selected, options, loaded.name);
   if (list !== undefined) return emit(list.join("\n"), options);
   const text = options.format === "json" ? JSON.stringify(selected, null, 2) : stringify(selected, yamlOptions);
-  await emit(text, options);
+  // Compose escapes every `$` of interpolated output, so the printed file reads back unchanged.
+  await emit(options.interpolate ? text.replaceAll("$", "$$$$") : text, options);
 }
 
 const yamlOptions = { indent: 2, indentSeq: true, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false } as const;

@@ -337,7 +337,8 @@ describe("interpolatePass: type casts", () => {
 });
 
 describe("interpolatePass: speed", () => {
-  it("walks a 1,000-service document in a few milliseconds", () => {
+  // Speed is measured by bench/config.mjs, not asserted here; this checks the walk at scale.
+  it("walks a 1,000-service document", () => {
     const services: Record<string, unknown> = {};
     for (let index = 0; index < 1000; index++) {
       services[`web${index}`] = {
@@ -351,11 +352,7 @@ describe("interpolatePass: speed", () => {
       };
     }
     const document: ComposeDocument = { file: "compose.yaml", data: { services }, origins: new Map() };
-    const started = performance.now();
     const output = interpolatePass.run(document, contextWith(environment));
-    const elapsed = performance.now() - started;
     expect(service(output, "web999")["read_only"]).toBe(true);
-    // Generous: a cold JIT on a busy machine; a quadratic walk would take seconds.
-    expect(elapsed).toBeLessThan(250);
   });
 });
