@@ -15,7 +15,6 @@ import {
   runBerth,
   withoutJsonOnlyValues,
   writeFiles,
-  type Json,
   type BerthRun,
   type RunOptions,
 } from "./run-berth.js";
@@ -291,7 +290,7 @@ describe("config switches", () => {
     const project = fixture(files);
     const yamlModel: unknown = parseYaml(succeed(["config"], { cwd: project, env }).stdout);
     const jsonModel = configJson([], { cwd: project, env });
-    expect(withoutJsonOnlyValues(jsonModel as Json)).toEqual(yamlModel);
+    expect(withoutJsonOnlyValues(jsonModel as Parameters<typeof withoutJsonOnlyValues>[0])).toEqual(yamlModel);
     expect(service(jsonModel, "web")["image"]).toBe("nginx:1.25");
   });
 
