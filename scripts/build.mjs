@@ -2,13 +2,16 @@
 // modules load only when that verb runs.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 
 // The C programs (shim, layer applier) first: the engine cannot run without them.
 execFileSync("make", ["-s", "-C", "native"], { stdio: "inherit" });
 
 // The bundle imports the standalone schema validator: generate it from the schema first.
 await (await import("./build-schema.mjs")).writeSchemaValidator();
+
+// Chunk names carry content hashes: start from an empty dist/ so stale chunks never pile up.
+rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
