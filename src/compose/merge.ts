@@ -64,7 +64,7 @@ export function mergeDocuments(documents: readonly ComposeDocument[]): ComposeDo
   if (rest.length === 0) return first;
   let current: LocatedValue = { value: first.data, origins: first.origins, path: "" };
   for (const next of rest) {
-    const merged = mergeValuesAt(current, { value: next.data, origins: next.origins, path: "" }, []);
+    const merged = mergeValuesAt(current, { value: next.data, origins: next.origins, path: "" }, [], { reuseBase: true });
     current = { value: isMapping(merged.value) ? merged.value : {}, origins: merged.origins, path: "" };
   }
   return { file: first.file, data: current.value as Mapping, origins: current.origins };
@@ -74,14 +74,23 @@ export function mergeDocuments(documents: readonly ComposeDocument[]): ComposeDo
  * Merge two values as if they stood at `at` in a document (the path picks the rules).
  * A `!reset` override gives `null`.
  */
-export function mergeValuesAt(base: LocatedValue, override: LocatedValue, at: Path): MergedValue {
+export function mergeValuesAt(
+  base: LocatedValue,
+  override: LocatedValue,
+  at: Path,
+  options: { readonly reuseBase?: boolean } = {},
+): MergedValue {
   let cursor = table.root;
   let path = "";
   for (const segment of at) {
     cursor = stepCursor(cursor, segment);
     path = joinPath(path, segment);
   }
-  const out = new Map<string, SourcePosition>();
+  // Merging whole documents: most of the base is untouched by the override. Start from the
+  // base's origins and reuse its untouched subtrees as they are, instead of copying them.
+  const reuse = options.reuseBase === true && at.length === 0 && base.path === "";
+  const out = reuse ? new Map<string, SourcePosition>(base.origins) : new Map<string, SourcePosition>();
+  if (reuse) reusableOrigins.set(out, { origins: base.origins, tagFree: !containsTag(base.value) });
   const value = mergeEntry(base, override, { path, cursor, out });
   return { value: value === removed ? null : value, origins: out };
 }
@@ -131,7 +140,14 @@ function adopt(from: LocatedValue, to: string, out: Map<string, SourcePosition>)
   return adoptValue(from.value, from.origins, from.path, to, out);
 }
 
+/** Result origins seeded from a base: subtrees of that base adopted in place need no copy. */
+const reusableOrigins = new WeakMap<Map<string, SourcePosition>, { origins: Origins; tagFree: boolean }>();
+
 function adoptValue(value: unknown, origins: Origins, from: string, to: string, out: Map<string, SourcePosition>): Merged {
+  if (from === to) {
+    const seed = reusableOrigins.get(out);
+    if (seed !== undefined && seed.origins === origins && (seed.tagFree || !containsTag(value))) return value;
+  }
   if (value instanceof TaggedValue) {
     return value.tag === "reset" ? removed : adoptValue(value.value, origins, from, to, out);
   }
