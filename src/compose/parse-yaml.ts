@@ -1,15 +1,46 @@
 // Pass 1: YAML text → plain tree + origins. Anchors, aliases and merge keys are
 // resolved here; `!reset` / `!override` survive as TaggedValue for the merge pass.
+// Most files take the hand-written fast path (yaml-fast.ts); anything it does not accept,
+// including every malformed file, goes through the `yaml` package below, which owns the
+// positioned error messages.
 
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Node } from "yaml";
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import { copyOrigins, joinPath, TaggedValue, type ComposeDocument, type Mapping } from "./document.js";
+import { parseComposeYamlFast } from "./yaml-fast.js";
 
 /** Files larger than this are refused before parsing: no compose file is this big. */
 export const maxComposeFileBytes = 32 * 1024 * 1024;
 const maxAliasExpansions = 100_000;
 
 export function parseComposeYaml(file: string, text: string): ComposeDocument {
+  checkComposeText(file, text);
+  return refuseProtoKeys(parseComposeYamlFast(file, text, { maxAliasExpansions }) ?? parseWithYamlPackage(file, text));
+}
+
+const protoSegment = /(?:^|\.)__proto__(?:$|[.[])/;
+
+/**
+ * A key named `__proto__` would be silently lost by any later pass that builds plain objects,
+ * so it is refused here, where its position is known. No Compose attribute or sane name uses it.
+ */
+function refuseProtoKeys(document: ComposeDocument): ComposeDocument {
+  for (const [path, position] of document.origins) {
+    if (path.includes("__proto__") && protoSegment.test(path)) {
+      throw new ComposeError(ErrorCode.composeYaml, 'the key "__proto__" is not supported', { position, path });
+    }
+  }
+  return document;
+}
+
+/** The `yaml`-package path alone, without the fast path (the reference the fast path is tested against). */
+export function parseComposeYamlSlow(file: string, text: string): ComposeDocument {
+  checkComposeText(file, text);
+  return parseWithYamlPackage(file, text);
+}
+
+/** Refusals that come before any parsing. */
+function checkComposeText(file: string, text: string): void {
   if (text.length > maxComposeFileBytes) {
     throw new ComposeError(ErrorCode.composeYaml, `file is larger than ${maxComposeFileBytes / 1024 / 1024} MiB`, {
       file,
@@ -20,6 +51,9 @@ export function parseComposeYaml(file: string, text: string): ComposeDocument {
       position: positionAt(file, undefined, text.indexOf("\u0000"), text),
     });
   }
+}
+
+function parseWithYamlPackage(file: string, text: string): ComposeDocument {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, {
     lineCounter,
@@ -37,7 +71,7 @@ export function parseComposeYaml(file: string, text: string): ComposeDocument {
     });
   }
   const origins = new Map<string, SourcePosition>();
-  const walker = new Walker({ file, lineCounter, text, anchors: collectAnchors(document) }, origins);
+  const walker = new Walker({ file, lineCounter, text, anchors: collectAnchors(document), active: new Set() }, origins);
   const root = document.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === ""))) {
     throw new ComposeError(ErrorCode.composeEmpty, "empty compose file", { file });
@@ -87,6 +121,8 @@ interface WalkSource {
   /** Anchor name → anchored nodes in document order (an anchor may be redefined). */
   readonly anchors: ReadonlyMap<string, readonly Node[]>;
   aliasExpansions?: number;
+  /** Collections on the walk's current path: an alias to one of them would recurse forever. */
+  readonly active: Set<Node>;
 }
 
 /**
@@ -138,6 +174,11 @@ class Walker {
       if (target === undefined) {
         throw new ComposeError(ErrorCode.composeYaml, `unknown anchor "${node.source}"`, { position: this.position(node) });
       }
+      if (this.source.active.has(target)) {
+        throw new ComposeError(ErrorCode.composeYaml, `alias "*${node.source}" refers to a node that contains it`, {
+          position: this.position(node),
+        });
+      }
       return this.toValue(target as Node, path);
     }
     const tag = node.tag === "!reset" ? "reset" : node.tag === "!override" ? "override" : undefined;
@@ -152,28 +193,36 @@ class Walker {
       if (typeof value === "bigint") return Number(value);
       return value;
     }
-    if (isSeq(node)) return node.items.map((item, index) => this.toValue(item as Node, joinPath(path, index)));
-    if (isMap(node)) {
-      const result: Mapping = {};
-      const mergeValues: (Node | null)[] = [];
-      for (const pair of node.items) {
-        if (!isPair(pair)) continue;
-        const keyNode = pair.key as Node | null;
-        const key = this.keyOf(keyNode);
-        if (key === "<<" && isScalar(keyNode) && keyNode.type === "PLAIN") {
-          mergeValues.push(pair.value as Node | null);
-          continue;
-        }
-        const childPath = joinPath(path, key);
-        if (keyNode !== null) this.origins.set(childPath, this.position(keyNode));
-        setOwn(result, key, this.toValue(pair.value as Node | null, childPath));
-        if (pair.value === null) this.origins.set(childPath, keyNode === null ? this.position(node) : this.position(keyNode));
-      }
-      // Merge keys: explicit keys win; among merged maps, the first listed wins.
-      for (const valueNode of mergeValues) this.applyMerge(valueNode, path, result);
-      return result;
+    if (!isSeq(node) && !isMap(node)) return null;
+    this.source.active.add(node);
+    try {
+      return isSeq(node)
+        ? node.items.map((item, index) => this.toValue(item as Node, joinPath(path, index)))
+        : this.mapping(node, path);
+    } finally {
+      this.source.active.delete(node);
     }
-    return null;
+  }
+
+  private mapping(node: Node & { items: unknown[] }, path: string): Mapping {
+    const result: Mapping = {};
+    const mergeValues: (Node | null)[] = [];
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as Node | null;
+      const key = this.keyOf(keyNode);
+      if (key === "<<" && isScalar(keyNode) && keyNode.type === "PLAIN") {
+        mergeValues.push(pair.value as Node | null);
+        continue;
+      }
+      const childPath = joinPath(path, key);
+      if (keyNode !== null) this.origins.set(childPath, this.position(keyNode));
+      setOwn(result, key, this.toValue(pair.value as Node | null, childPath));
+      if (pair.value === null) this.origins.set(childPath, keyNode === null ? this.position(node) : this.position(keyNode));
+    }
+    // Merge keys: explicit keys win; among merged maps, the first listed wins.
+    for (const valueNode of mergeValues) this.applyMerge(valueNode, path, result);
+    return result;
   }
 
   private applyMerge(valueNode: Node | null, path: string, result: Mapping): void {

@@ -60,6 +60,21 @@ describe("parseComposeYaml", () => {
     expect(parseError("# only a comment\n").code).toBe("E_COMPOSE_EMPTY");
   });
 
+  it("refuses an alias to a node that contains it, instead of recursing forever", () => {
+    const error = parseError("services:\n  a: &a [*a]\n");
+    expect(error.code).toBe("E_COMPOSE_YAML");
+    expect(error.line).toBe(2);
+    expect(parseError("x: &a\n  b: 1\n  <<: *a\nservices: {}\n").code).toBe("E_COMPOSE_YAML");
+  });
+
+  it("refuses a __proto__ key with its position rather than losing it", () => {
+    const error = parseError("services:\n  web:\n    image: a\n  __proto__:\n    image: b\n");
+    expect(error.code).toBe("E_COMPOSE_YAML");
+    expect(error.path).toBe("services.__proto__");
+    expect(error.line).toBe(4);
+    expect(parseError("services:\n  web:\n    environment:\n      __proto__: x\n").path).toBe("services.web.environment.__proto__");
+  });
+
   it("rejects a top level that is not a mapping", () => {
     expect(parseError("- a\n- b\n").code).toBe("E_COMPOSE_YAML");
   });
