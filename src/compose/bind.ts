@@ -22,16 +22,17 @@ import {
   type Fields,
 } from "./normalize-fields.js";
 
-/** Projects already bound from a data tree (the normalize pass binds its own output). */
-const bound = new WeakMap<Mapping, { readonly context: LoadContext; readonly project: Project }>();
+/** Projects already bound, by document or data tree (the normalize pass binds its own output). */
+const bound = new WeakMap<object, { readonly context: LoadContext; readonly project: Project }>();
 
-/** Record that `data` binds to `project` under `context`, so later passes need not bind it again. */
-export function rememberBinding(data: Mapping, context: LoadContext, project: Project): void {
-  bound.set(data, { context, project });
+/** Record that a document (or its data tree) binds to `project` under `context`, so later passes need not bind it again. */
+export function rememberBinding(key: ComposeDocument | Mapping, context: LoadContext, project: Project): void {
+  bound.set(key, { context, project });
 }
 
 export function bindProject(document: ComposeDocument, context: LoadContext): Project {
-  const cached = bound.get(document.data);
+  // By document first: the normalize pass's document prints its data only when someone reads it.
+  const cached = bound.get(document) ?? bound.get(document.data);
   if (cached !== undefined && cached.context === context) return cached.project;
   const project = bind(document, context);
   bound.set(document.data, { context, project });

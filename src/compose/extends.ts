@@ -7,9 +7,9 @@
 import path from "node:path";
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { LoadContext, Pass } from "./context.js";
-import { isMapping, isUnder, joinPath, positionOf, type ComposeDocument, type Mapping, type Origins } from "./document.js";
+import { isMapping, isUnder, joinPath, positionOf, TaggedValue, type ComposeDocument, type Mapping, type Origins } from "./document.js";
 import { mergeServices, type LocatedValue } from "./merge.js";
-import { absolutePath, resolveRelativePaths, serviceNameOf } from "./paths.js";
+import { absolutePath, resolveRelativePaths } from "./paths.js";
 
 /** A service in a file: the unit of the cycle check (compose-go's cycleTracker). */
 interface ServiceRef {
@@ -188,16 +188,25 @@ function withoutExtends(value: unknown): Mapping {
   return rest;
 }
 
-/** The document's origins, with those of each rebuilt service replaced by its merge result's (one pass). */
+/**
+ * The document's origins with each rebuilt service's entries replaced by its merge result's.
+ * A native copy, then per rebuilt service: drop the paths of its own definition (found by
+ * walking that definition, not by scanning every origin) and lay the merge result's over them.
+ */
 function rebuildOrigins(document: ComposeDocument, rebuilt: ReadonlyMap<string, Resolved>): Map<string, SourcePosition> {
-  const origins = new Map<string, SourcePosition>();
-  for (const [key, position] of document.origins) {
-    const name = serviceNameOf(key);
-    if (name === undefined || !rebuilt.has(name)) origins.set(key, position);
-  }
+  const origins = new Map<string, SourcePosition>(document.origins);
+  const services = isMapping(document.data["services"]) ? document.data["services"] : {};
   for (const [name, resolved] of rebuilt) {
     const servicePath = joinPath("services", name);
+    forgetPaths(origins, services[name], servicePath);
     for (const [key, position] of resolved.origins) if (isUnder(key, servicePath)) origins.set(key, position);
   }
   return origins;
+}
+
+function forgetPaths(origins: Map<string, SourcePosition>, value: unknown, path: string): void {
+  origins.delete(path);
+  if (value instanceof TaggedValue) forgetPaths(origins, value.value, path);
+  else if (Array.isArray(value)) value.forEach((item: unknown, index) => forgetPaths(origins, item, joinPath(path, index)));
+  else if (isMapping(value)) for (const key of Object.keys(value)) forgetPaths(origins, value[key], joinPath(path, key));
 }

@@ -97,10 +97,23 @@ export const normalizePass: Pass = {
     const origins = scope.origins;
     const intermediate: ComposeDocument = { file: document.file, data, origins };
     const project = bindProject(intermediate, context);
-    const printed = projectToConfig(project, { format: "yaml", allResources: true });
-    // The printed tree binds to the same project (the round-trip tests hold it to that).
-    rememberBinding(printed, context, project);
-    return { file: document.file, data: printed, origins };
+    // The document's data is the printed model (it binds to the same project; the round-trip
+    // tests hold it to that). It is printed only when read: `config -q` and later stages use the
+    // bound project, and printing 1,000 services costs tens of milliseconds.
+    let printed: Mapping | undefined;
+    const normalized: ComposeDocument = {
+      file: document.file,
+      origins,
+      get data(): Mapping {
+        if (printed === undefined) {
+          printed = projectToConfig(project, { format: "yaml", allResources: true });
+          rememberBinding(printed, context, project);
+        }
+        return printed;
+      },
+    };
+    rememberBinding(normalized, context, project);
+    return normalized;
   },
 };
 

@@ -10,6 +10,7 @@ import type { Pass } from "./context.js";
 import { bindProject } from "./bind.js";
 import { isMapping, joinPath, positionOf, type ComposeDocument, type Mapping } from "./document.js";
 import { replicasOf, type Project, type Service } from "./model.js";
+import { projectToConfig } from "./serialize.js";
 
 const invalid = "invalid compose project";
 
@@ -38,7 +39,8 @@ export function semanticProblems(project: Project, document: ComposeDocument): C
     const service = project.services[name];
     if (service !== undefined) checkService(project, service, joinPath("services", name), report, containerNames);
   }
-  checkResources(document.data, report);
+  // The top-level resources as printed, without printing every service (document.data would).
+  checkResources(projectToConfig({ ...project, services: {} }, { format: "yaml", allResources: true }), report);
   checkPublishedPorts(project, report);
   return problems;
 }
