@@ -26,6 +26,8 @@ export function formatProblem(error: ComposeError): string {
 
 /** One line per problem, its hint in parentheses at the end; never a stack trace. */
 export function formatError(error: unknown): string[] {
+  // A command that already reported its problems (or a container's own exit status) prints nothing more.
+  if (error instanceof BerthError && error.message === "" && exitStatusOf(error) !== undefined) return [];
   if (error instanceof AggregateComposeError) return error.problems.map((problem) => withHint(formatProblem(problem), problem.hint));
   if (error instanceof ComposeError) return [withHint(formatProblem(error), error.hint)];
   if (error instanceof BerthError) return [withHint(error.message, error.hint)];
@@ -42,11 +44,26 @@ function withHint(line: string, hint: string | undefined): string {
 }
 
 export function printError(error: unknown): void {
-  process.stderr.write(`${formatError(error).join("\n")}\n`);
+  const lines = formatError(error);
+  if (lines.length > 0) process.stderr.write(`${lines.join("\n")}\n`);
 }
 
-/** Docker Compose exits 1 for loader and usage errors; later verbs map engine codes here. */
+/** An explicit status carried by the error (a container's exit code, 126/127 from a failed start). */
+function exitStatusOf(error: BerthError): number | undefined {
+  if (error.code === "E_CLI_EXIT") return Number(error.hint ?? 1);
+  const status = (error as BerthError & { exitStatus?: unknown }).exitStatus;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** Engine errors exit 125, as Docker's do; the codes of src/runtime's containers, volumes, shim and cgroups. */
+const engineErrorCode = /^E_(CONTAINER|VOLUME|RUNTIME|SHIM|CGROUP)(_|$)/;
+
+/** Docker Compose exits 1 for loader and usage errors; engine errors exit 125 unless they carry their own status. */
 export function exitStatusFor(error: unknown): number {
-  if (error instanceof BerthError && error.code === "E_CLI_EXIT") return Number(error.hint ?? 1);
+  if (error instanceof BerthError) {
+    const explicit = exitStatusOf(error);
+    if (explicit !== undefined) return explicit;
+    if (engineErrorCode.test(error.code)) return 125;
+  }
   return 1;
 }

@@ -1,0 +1,126 @@
+// berth-unpack: shared declarations. One concern per file:
+//   main.c    command line, modes, exit statuses
+//   input.c   the layer stream: compression detected by magic, decompressed, hashed
+//   sha256.c  SHA-256 (FIPS 180-4)
+//   tar.c     tar headers: ustar, GNU long names (L/K), PAX (path, linkpath, xattrs, times)
+//   apply.c   applying entries under a root directory, never leaving it; overlay whiteouts
+#ifndef BERTH_UNPACK_H
+#define BERTH_UNPACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <time.h>
+#include <zlib.h>
+#include <zstd.h>
+
+// ---------------------------------------------------------------- errors
+// Every function returns int (negative on failure) and fills this. `unsafe` marks a refusal of
+// hostile input (exit status 3) as opposed to corrupt input or an I/O failure (exit status 1).
+struct unpack_error {
+  int errnum;
+  bool unsafe;
+  char message[2048];
+};
+
+int fail(struct unpack_error *error, int errnum, const char *format, ...) __attribute__((format(printf, 3, 4)));
+int refuse(struct unpack_error *error, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static inline void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+}
+static inline void free_pointer(void *pointer) {
+  free(*(void **)pointer);
+}
+#define AUTO_FD __attribute__((cleanup(close_fd))) int
+#define AUTO_FREE __attribute__((cleanup(free_pointer)))
+
+// ---------------------------------------------------------------- sha256
+struct sha256 {
+  uint32_t state[8];
+  uint64_t length;
+  unsigned char block[64];
+  size_t used;
+};
+void sha256_init(struct sha256 *hash);
+void sha256_update(struct sha256 *hash, const void *data, size_t size);
+void sha256_final(struct sha256 *hash, unsigned char digest[32]);
+void sha256_hex(struct sha256 *hash, char hex[65]);
+
+// ---------------------------------------------------------------- input
+enum compression { COMPRESSION_NONE, COMPRESSION_GZIP, COMPRESSION_ZSTD };
+
+#define INPUT_BUFFER_SIZE (128 * 1024)
+
+struct input {
+  int fd;
+  enum compression compression;
+  unsigned char raw[INPUT_BUFFER_SIZE];
+  size_t raw_position, raw_length;
+  bool raw_eof;
+  z_stream gzip;
+  bool gzip_ready, gzip_member_done;
+  ZSTD_DCtx *zstd;
+  size_t zstd_hint;
+  unsigned char out[INPUT_BUFFER_SIZE];
+  size_t out_position, out_length;
+  bool finished;
+  struct sha256 hash;
+  uint64_t total; // decompressed bytes delivered so far
+};
+
+int input_open(struct input *input, int fd, struct unpack_error *error);
+void input_close(struct input *input);
+// Up to `size` decompressed bytes; 0 at the end of the stream.
+ssize_t input_read(struct input *input, void *buffer, size_t size, struct unpack_error *error);
+// Exactly `size` bytes, or an error naming `what` when the stream ends first.
+int input_read_exact(struct input *input, void *buffer, size_t size, const char *what, struct unpack_error *error);
+int input_skip(struct input *input, uint64_t size, const char *what, struct unpack_error *error);
+// Reads to the end, so the digest covers the whole stream (trailing zero blocks included).
+int input_drain(struct input *input, struct unpack_error *error);
+
+// ---------------------------------------------------------------- tar
+struct xattr {
+  char *name;
+  unsigned char *value;
+  size_t length;
+};
+
+struct tar_entry {
+  char *path;     // as written in the archive (PAX path, GNU long name, or prefix/name)
+  char *linkpath; // hard link target or symlink target
+  char type;      // normalized: '0' file, '1' hard link, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo
+  uint64_t size;  // bytes of content that follow the header
+  mode_t mode;    // permission bits incl. setuid/setgid/sticky
+  uid_t uid;
+  gid_t gid;
+  struct timespec mtime;
+  struct timespec atime;
+  unsigned int device_major, device_minor;
+  struct xattr *xattrs;
+  size_t xattr_count;
+};
+
+void tar_entry_free(struct tar_entry *entry);
+// 1: an entry was read (its content, `size` bytes + padding, is next in the stream); 0: end of archive.
+int tar_next(struct input *input, struct tar_entry *entry, struct unpack_error *error);
+// Skips what is left of an entry's padding after its content was consumed.
+int tar_skip_padding(struct input *input, uint64_t size, struct unpack_error *error);
+
+// ---------------------------------------------------------------- apply
+struct apply_options {
+  bool allow_devices;
+};
+
+struct apply_stats {
+  uint64_t content_bytes; // regular file bytes + symlink target lengths (hard links counted once)
+  uint64_t entries;
+};
+
+int apply_layer(struct input *input, int root_fd, const struct apply_options *options, struct apply_stats *stats,
+                struct unpack_error *error);
+
+#endif
