@@ -13,51 +13,16 @@
 // `required: true`, `$$`) is the same value in both. The YAML document starts with `name:` (the first
 // field of types.Project), in block style.
 
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync } from "node:fs";
-import { homedir } from "node:os";
-import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot, withoutJsonOnlyValues, type Json } from "./run-berth.js";
-
-const corpusRoot = path.resolve(repoRoot, "..", "shared", "corpus", "awesome-compose");
-
-function corpusExamples(): string[] {
-  if (!existsSync(corpusRoot)) throw new Error(`the compose corpus is missing: expected it at ${corpusRoot}`);
-  return readdirSync(corpusRoot, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
-}
+import { corpusExamples, runConfig, useCorpusScratch } from "./corpus-fixture.js";
+import { withoutJsonOnlyValues, type Json } from "./run-berth.js";
 
 const examples = corpusExamples();
-const home = process.env["HOME"] ?? homedir();
-let scratch = "";
-
-beforeAll(() => {
-  ensureBuilt();
-  scratch = realpathSync(makeTempDirectory("corpus-yaml"));
-  return () => removeTempDirectory(scratch);
-}, 300_000);
-
-function copyExample(example: string): string {
-  const parent = path.join(scratch, `${examples.indexOf(example)}`);
-  mkdirSync(parent, { recursive: true });
-  const projectDirectory = path.join(parent, example);
-  cpSync(path.join(corpusRoot, example), projectDirectory, { recursive: true });
-  return projectDirectory;
-}
+const copyExample = useCorpusScratch("corpus-yaml");
 
 function berthConfig(projectDirectory: string, args: readonly string[]): string {
-  const result = spawnSync(process.execPath, [berthBin, "config", ...args], {
-    cwd: projectDirectory,
-    env: { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", HOME: home },
-    input: "",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (result.error !== undefined) throw result.error;
+  const result = runConfig(projectDirectory, args);
   expect(result.status, `berth config ${args.join(" ")} exit status; stderr:\n${result.stderr}`).toBe(0);
   return result.stdout;
 }

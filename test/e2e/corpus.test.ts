@@ -76,26 +76,17 @@
 //
 // This test is expected to fail while the loader is incomplete. Do not weaken it: fix the loader.
 
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot } from "./run-berth.js";
+import { describe, expect, it } from "vitest";
+import { corpusExamples, corpusRoot, home, runConfig, useCorpusScratch, type ConfigRun } from "./corpus-fixture.js";
+import { repoRoot } from "./run-berth.js";
 
-const corpusRoot = path.resolve(repoRoot, "..", "shared", "corpus", "awesome-compose");
 const goldenRoot = path.join(repoRoot, "test", "fixtures", "corpus");
 
 /** Examples whose compose file has a top-level `version:` (Compose warns that it is obsolete). */
 const examplesWithVersion: ReadonlySet<string> = new Set(["pihole-cloudflared-DoH", "wireguard"]);
 
-function corpusExamples(): string[] {
-  if (!existsSync(corpusRoot)) throw new Error(`the compose corpus is missing: expected it at ${corpusRoot}`);
-  return readdirSync(corpusRoot, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
-}
 
 function composeFileOf(directory: string): string {
   for (const name of ["compose.yaml", "compose.yml"]) {
@@ -115,34 +106,10 @@ function expectedModel(example: string, projectDirectory: string, home: string):
 }
 
 const examples = corpusExamples();
-const home = process.env["HOME"] ?? homedir();
-let scratch = "";
+const copyExample = useCorpusScratch("corpus");
 
-beforeAll(() => {
-  ensureBuilt();
-  scratch = realpathSync(makeTempDirectory("corpus"));
-  return () => removeTempDirectory(scratch);
-}, 300_000);
-
-/** A fresh copy of the example in a directory of the same name, so the project name matches. */
-function copyExample(example: string): string {
-  const parent = path.join(scratch, `${examples.indexOf(example)}`);
-  mkdirSync(parent, { recursive: true });
-  const projectDirectory = path.join(parent, example);
-  cpSync(path.join(corpusRoot, example), projectDirectory, { recursive: true });
-  return projectDirectory;
-}
-
-function berthConfig(projectDirectory: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [berthBin, "config", "--format", "json"], {
-    cwd: projectDirectory,
-    env: { PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", HOME: home },
-    input: "",
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (result.error !== undefined) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+function berthConfig(projectDirectory: string): ConfigRun {
+  return runConfig(projectDirectory, ["--format", "json"]);
 }
 
 describe("berth config --format json on the awesome-compose corpus", () => {

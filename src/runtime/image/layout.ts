@@ -13,7 +13,7 @@
 import { readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { RuntimePaths } from "../state.js";
-import { readJsonFile, writeJsonAtomic } from "../state.js";
+import { processAlive, readJsonFile, writeJsonAtomic } from "../state.js";
 import { digestHex } from "./digest.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
 
@@ -165,11 +165,3 @@ export function sweepTemporary(layout: StoreLayout): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

@@ -7,25 +7,7 @@ import { extendsPass } from "../../../src/compose/extends.js";
 import { loadProject, type LoadedProject } from "../../../src/compose/load.js";
 import { parseComposeYaml } from "../../../src/compose/parse-yaml.js";
 import { perFilePasses } from "../../../src/compose/pipeline.js";
-
-/** An in-memory file system: the listed files and every directory above them. */
-function memoryFiles(files: Record<string, string>): FileReader {
-  const directories = new Set<string>();
-  for (const file of Object.keys(files)) {
-    for (let directory = path.dirname(file); !directories.has(directory); directory = path.dirname(directory)) {
-      directories.add(directory);
-    }
-  }
-  return {
-    readText(file) {
-      const text = files[file];
-      if (text === undefined) throw new ComposeError(ErrorCode.composeIo, `open ${file}: no such file or directory`, { file });
-      return text;
-    },
-    exists: (file) => Object.hasOwn(files, file) || directories.has(file),
-    isDirectory: (file) => directories.has(file),
-  };
-}
+import { memoryFiles } from "./memory-files.js";
 
 function load(files: Record<string, string>, composeFiles: readonly string[] = ["/p/compose.yaml"]): LoadedProject {
   return loadProject({

@@ -6,25 +6,7 @@ import { isMapping, type ComposeDocument, type Mapping } from "../../../src/comp
 import { includePass } from "../../../src/compose/include.js";
 import { loadProject, type LoadedProject } from "../../../src/compose/load.js";
 import { parseComposeYaml } from "../../../src/compose/parse-yaml.js";
-
-/** An in-memory file system: the listed files and every directory above them. */
-function memoryFiles(files: Record<string, string>): FileReader {
-  const directories = new Set<string>();
-  for (const file of Object.keys(files)) {
-    for (let directory = path.dirname(file); !directories.has(directory); directory = path.dirname(directory)) {
-      directories.add(directory);
-    }
-  }
-  return {
-    readText(file) {
-      const text = files[file];
-      if (text === undefined) throw new ComposeError(ErrorCode.composeIo, `open ${file}: no such file or directory`, { file });
-      return text;
-    },
-    exists: (file) => Object.hasOwn(files, file) || directories.has(file),
-    isDirectory: (file) => directories.has(file),
-  };
-}
+import { memoryFiles } from "./memory-files.js";
 
 function load(files: Record<string, string>, osEnvironment: Record<string, string> = {}): LoadedProject {
   return loadProject({

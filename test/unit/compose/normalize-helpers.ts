@@ -10,17 +10,9 @@ import { parseComposeYaml } from "../../../src/compose/parse-yaml.js";
 export const projectDirectory = "/project";
 export const composeFile = "/project/compose.yaml";
 
-export function memoryFiles(files: Readonly<Record<string, string>>): FileReader {
-  return {
-    readText(file) {
-      const text = files[file];
-      if (text === undefined) throw new ComposeError("E_COMPOSE_IO", `open ${file}: no such file or directory`, { file });
-      return text;
-    },
-    exists: (file) => file in files || Object.keys(files).some((name) => name.startsWith(`${file}/`)),
-    isDirectory: (file) => Object.keys(files).some((name) => name.startsWith(`${file}/`)),
-  };
-}
+import { memoryFiles } from "./memory-files.js";
+
+export { memoryFiles };
 
 export interface ContextOptions {
   readonly environment?: Environment;
