@@ -1,6 +1,7 @@
 /* The per-container monitor (see monitor.h). */
 #include "monitor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -592,6 +593,28 @@ __attribute__((noinline)) static int load_inputs(const char *bundle_dir, struct 
 	return 0;
 }
 
+
+/* Close every descriptor above stderr except the two given (either may be -1). */
+static void close_inherited_fds(int keep_a, int keep_b)
+{
+	DIR *directory = opendir("/proc/self/fd");
+	if (directory == NULL)
+		return;
+	int listing = dirfd(directory);
+	int fds[1024];
+	size_t count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(directory)) != NULL && count < sizeof fds / sizeof fds[0]) {
+		int fd = atoi(entry->d_name);
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' || fd <= 2 || fd == listing || fd == keep_a || fd == keep_b)
+			continue;
+		fds[count++] = fd;
+	}
+	closedir(directory);
+	for (size_t i = 0; i < count; i++)
+		close(fds[i]);
+}
+
 int monitor_start_main(const char *bundle_dir)
 {
 	static struct shim_config shim;
@@ -641,6 +664,9 @@ int monitor_start_main(const char *bundle_dir)
 	}
 	close(outcome[0]);
 	setsid();
+	/* The monitor outlives whoever started it: keep none of its descriptors (a caller reading
+	 * a pipe to EOF would otherwise wait for this container's whole life). */
+	close_inherited_fds(ready_fd, outcome[1]);
 	if (chdir("/") < 0) {
 		/* nothing sensible to do: "/" always exists */
 	}

@@ -149,13 +149,19 @@ static int join_session_keyring(const char *container_id, struct shim_error *err
 	char name[128];
 	snprintf(name, sizeof name, "_ses.%.64s", container_id);
 	long keyring = syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);
+	if (keyring < 0 && errno == EACCES) {
+		/* A keyring of that name left by an earlier run of this container that we may not
+		 * search: a fresh anonymous one isolates the container just as well. */
+		keyring = syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL, 0, 0, 0);
+	}
 	if (keyring < 0) {
 		if (errno == ENOSYS)
 			return 0;
 		return error_set(error, errno, "join session keyring %s", name);
 	}
-	/* possessor: search; user: view, read, write, search (runc's setting) */
-	if (syscall(SYS_keyctl, 5 /* KEYCTL_SETPERM */, keyring, 0x080f0000, 0, 0) < 0)
+	/* possessor: search; user: view, read, write, search (runc's setting). A keyring joined
+	 * again after a restart already has it, and may refuse to have it set twice. */
+	if (syscall(SYS_keyctl, 5 /* KEYCTL_SETPERM */, keyring, 0x080f0000, 0, 0) < 0 && errno != EACCES)
 		return error_set(error, errno, "set permissions of session keyring %s", name);
 	return 0;
 }

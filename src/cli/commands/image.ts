@@ -9,7 +9,7 @@ import { isatty } from "node:tty";
 import { BerthError } from "../../errors.js";
 import {
   familiarString,
-  openImageStore,
+  createEngine,
   parseReference,
   runtimePaths,
   type ImageStore,
@@ -18,16 +18,11 @@ import {
 import { printResult } from "../output.js";
 
 /**
- * SEAM for the lead: whether a container (running or stopped) uses the image. Until the
- * container engine lands nothing does; wire this to the engine's container list so that
- * `image rm` refuses (without -f) and `image prune` keeps images that containers use.
+ * The engine's view of the store: `image rm` refuses (without -f) and `image prune` keeps images
+ * that containers use.
  */
-export function imageInUse(_imageId: string): boolean {
-  return false;
-}
-
 function openStore(): ImageStore {
-  return openImageStore(runtimePaths(process.env));
+  return createEngine({ paths: runtimePaths(process.env) }).images;
 }
 
 // ---------------------------------------------------------------- Docker's formatting helpers
@@ -344,7 +339,7 @@ async function eachReporting(items: readonly string[], action: (item: string) =>
 export async function runImageRemove(images: readonly string[], options: { force: boolean }): Promise<void> {
   const store = openStore();
   await eachReporting(images, async (image) => {
-    const lines = await store.remove(image, { force: options.force, isInUse: imageInUse });
+    const lines = await store.remove(image, { force: options.force });
     printResult(lines.join("\n"));
   });
 }
@@ -389,7 +384,7 @@ export async function runImagePrune(options: { all: boolean; force: boolean }): 
     ? "WARNING! This will remove all images without at least one container associated to them."
     : "WARNING! This will remove all dangling images.";
   if (!options.force && !confirm(`${warning}\nAre you sure you want to continue?`)) return;
-  const report = await openStore().pruneWithReport({ all: options.all, isInUse: imageInUse });
+  const report = await openStore().pruneWithReport({ all: options.all });
   const lines = report.lines.map((line) => line.replace(/^Untagged:/, "untagged:").replace(/^Deleted:/, "deleted:"));
   const deleted = lines.length > 0 ? `Deleted Images:\n${lines.join("\n")}\n\n` : "";
   printResult(`${deleted}Total reclaimed space: ${humanSize(report.reclaimedBytes)}`);
