@@ -1,5 +1,5 @@
-/* Small file operations the other parts share: atomic replacement (temp + fsync +
- * rename), writing a value into a kernel file (cgroups, sysctls), reading a small
+/* Small file operations the other parts share: atomic replacement of per-boot files (temp +
+ * rename, no fsync: see files.c), writing a value into a kernel file (cgroups, sysctls), reading a small
  * file, mkdir -p. */
 #ifndef BERTH_FILES_H
 #define BERTH_FILES_H

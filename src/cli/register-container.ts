@@ -73,7 +73,13 @@ type Flags = Record<string, unknown>;
 export function registerContainerCommands(program: Command, _globals: () => GlobalOptions): void {
   const container = program.command("container").description("Manage containers").enablePositionalOptions(true);
   program.hook("preSubcommand", (_program, subcommand) => {
-    if (subcommand === container && container.commands.length === 0) defineContainerSubcommands(container);
+    if (subcommand === container && container.commands.length === 0) {
+      // Every container verb's action imports ./commands/container.js: start fetching it (and
+      // the runtime chunks it imports) now, so the file reads overlap with defining and parsing
+      // the ~130 options below instead of following them.
+      import("./commands/container.js").catch(() => undefined);
+      defineContainerSubcommands(container);
+    }
   });
 }
 

@@ -3,11 +3,11 @@
 // the host side (bind sources, volumes, config.json with the user resolved now) and hands the
 // bundle to the shim, recovering a start whose CLI was killed before the shim reported.
 
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
 import { swapAccounting, type CgroupLayout } from "../cgroups.js";
+import { randomBytes } from "../random.js";
 import { withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import type { VolumeService } from "../volume/index.js";
 import { allCapabilities, capabilitiesOfMask } from "./capabilities.js";

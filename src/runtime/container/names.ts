@@ -2,8 +2,8 @@
 // form is never all digits; names `adjective_surname` when none is given; user names checked
 // against Docker's allowed characters.
 
-import { randomBytes, randomInt } from "node:crypto";
 import { BerthError } from "../../errors.js";
+import { randomBytes, randomInt } from "../random.js";
 
 export const NameErrorCode = "E_CONTAINER_INVALID_NAME";
 

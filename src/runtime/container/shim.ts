@@ -160,11 +160,13 @@ export function signalProcess(pid: number, signal: NodeJS.Signals | number): boo
 
 /**
  * Resolve when `condition()` holds, checking on every change in `directory` (inotify) and at
- * least every `pollMs`; false on timeout.
+ * least every `pollMs`; false on timeout. With `minPollMs`, the first checks come sooner: the
+ * interval starts there and doubles up to `pollMs`, starting over after every inotify wake-up
+ * (for what inotify cannot see, like a process exiting just after its last file change).
  */
 export async function waitUntil(
   condition: () => boolean,
-  options: { directory?: string; timeoutMs: number; pollMs?: number; signal?: AbortSignal | undefined },
+  options: { directory?: string; timeoutMs: number; pollMs?: number; minPollMs?: number; signal?: AbortSignal | undefined },
 ): Promise<boolean> {
   if (condition()) return true;
   const deadline = Date.now() + options.timeoutMs;
@@ -180,19 +182,25 @@ export async function waitUntil(
       watcher = undefined;
     }
   }
+  const pollMs = options.pollMs ?? 50;
+  const minPollMs = Math.min(options.minPollMs ?? pollMs, pollMs);
+  let delay = minPollMs;
   try {
     for (;;) {
       if (condition()) return true;
       const remaining = deadline - Date.now();
       if (remaining <= 0) return false;
+      let woken = false;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, options.pollMs ?? 50));
+        const timer = setTimeout(resolve, Math.min(remaining, delay));
         wake = () => {
+          woken = true;
           clearTimeout(timer);
           resolve();
         };
       });
       wake = undefined;
+      delay = woken ? minPollMs : Math.min(pollMs, delay * 2);
     }
   } finally {
     watcher?.close();
@@ -202,7 +210,8 @@ export async function waitUntil(
 
 /** Wait for a process to be gone (or a zombie); false on timeout. */
 export async function waitForProcessExit(pid: number, timeoutMs: number, directory?: string): Promise<boolean> {
-  return waitUntil(() => !processRunning(pid), { timeoutMs, pollMs: 10, ...(directory === undefined ? {} : { directory }) });
+  // A shim's last act is to delete shim.pid (an inotify wake-up); it exits a moment later.
+  return waitUntil(() => !processRunning(pid), { timeoutMs, pollMs: 10, minPollMs: 1, ...(directory === undefined ? {} : { directory }) });
 }
 
 export { sleep };

@@ -2,11 +2,11 @@
 // is not the digest it was announced with. Blobs are staged first and moved into
 // blobs/sha256/ only when a whole load has been verified.
 
-import { createHash } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { MemberRange } from "./archive.js";
 import { digestHex, sha256Of } from "./digest.js";
+import { createHash } from "./hash.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
 import { blobPath, type StoreLayout } from "./layout.js";
 

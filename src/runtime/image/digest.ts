@@ -1,6 +1,6 @@
 // Content digests: sha256 of bytes and files, and the OCI chain id of a layer stack.
 
-import { createHash } from "node:crypto";
+import { createHash } from "./hash.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
 
 const sha256Digest = /^sha256:[a-f0-9]{64}$/;

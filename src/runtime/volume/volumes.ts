@@ -3,10 +3,10 @@
 // into place, so a crash leaves no half volume), kept until removed, refused removal while a
 // container uses them. Anonymous volumes carry Docker's `com.docker.volume.anonymous` label.
 
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
+import { randomBytes } from "../random.js";
 import { readJsonFile, withLock, writeJsonAtomic, type RuntimePaths } from "../state.js";
 
 export const VolumeErrorCode = {
