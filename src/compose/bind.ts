@@ -49,15 +49,15 @@ function bind(document: ComposeDocument, context: LoadContext): Project {
   const data = document.data;
   const name = typeof data["name"] === "string" && data["name"] !== "" ? data["name"] : context.projectName;
   const services: Record<string, Service> = {};
-  for (const [serviceName, service] of Object.entries(section(data, "services", scope))) {
+  const serviceBodies = section(data, "services", scope);
+  for (const serviceName in serviceBodies) {
+    const service = serviceBodies[serviceName];
     const path = joinPath("services", serviceName);
     const body = service ?? {};
     if (!isMapping(body)) scope.fail(path, `service ${serviceName} must be a mapping`);
-    // One copy of a fixed-shape template per service (a service has ~90 fields).
-    const decoded: Record<string, unknown> = { ...serviceTemplate() };
+    const decoded = newService();
     decoded["name"] = serviceName;
-    decodeInto(serviceFields, body as Mapping, path, scope, decoded);
-    decoded["extensions"] = decodeExtensions(body as Mapping);
+    decoded["extensions"] = decodeInto(serviceFields, body as Mapping, path, scope, decoded);
     services[serviceName] = decoded as unknown as Service;
   }
   return {
@@ -73,11 +73,21 @@ function bind(document: ComposeDocument, context: LoadContext): Project {
   };
 }
 
-let serviceTemplateValue: Readonly<Record<string, unknown>> | undefined;
+let serviceShape: { readonly keys: string; readonly defaults: Readonly<Record<string, unknown>> } | undefined;
 
-function serviceTemplate(): Readonly<Record<string, unknown>> {
-  serviceTemplateValue ??= Object.freeze({ name: "", ...templateOf(serviceFields), extensions: Object.freeze({}) });
-  return serviceTemplateValue;
+/**
+ * A new service object holding every field's value for an absent key. It is made by JSON.parse
+ * (then filled in) rather than by copying a template with `{...template}`: such a copy keeps all
+ * but four properties outside the object, and V8 turns an object with that many outside
+ * properties into a slow dictionary as soon as one more key is added by a computed name, as the
+ * decoder adds them. Every service would then be a hash table, costlier to build and to read.
+ */
+function newService(): Record<string, unknown> {
+  if (serviceShape === undefined) {
+    const defaults: Record<string, unknown> = { name: "", ...templateOf(serviceFields), extensions: Object.freeze({}) };
+    serviceShape = { keys: JSON.stringify(Object.fromEntries(Object.keys(defaults).map((key) => [key, null]))), defaults };
+  }
+  return Object.assign(JSON.parse(serviceShape.keys) as Record<string, unknown>, serviceShape.defaults);
 }
 
 function section(data: Mapping, key: string, scope: DecodeScope): Mapping {

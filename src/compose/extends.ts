@@ -7,8 +7,20 @@
 import path from "node:path";
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { LoadContext, Pass } from "./context.js";
-import { isMapping, isUnder, joinPath, positionOf, TaggedValue, type ComposeDocument, type Mapping, type Origins } from "./document.js";
-import { mergeServices, type LocatedValue } from "./merge.js";
+import {
+  deferredOrigins,
+  isMapping,
+  isTagFree,
+  isUnder,
+  joinPath,
+  passTagFree,
+  positionOf,
+  TaggedValue,
+  type ComposeDocument,
+  type Mapping,
+  type Origins,
+} from "./document.js";
+import { mergeServices, mergeServiceValues, type LocatedValue } from "./merge.js";
 import { absolutePath, resolveRelativePaths } from "./paths.js";
 
 /** A service in a file: the unit of the cycle check (compose-go's cycleTracker). */
@@ -49,7 +61,10 @@ export const extendsPass: Pass = {
       resolvedServices[name] = resolved.value;
       if (resolved.merged) rebuilt.set(name, resolved);
     }
-    return { file: document.file, data: { ...document.data, services: resolvedServices }, origins: rebuildOrigins(document, rebuilt) };
+    // Origins are rebuilt only when read: the merges behind them run again then, with origins.
+    const origins = deferredOrigins(() => rebuildOrigins(document, rebuilt));
+    // Merges resolve tags, and the services that extend nothing are the input's.
+    return { file: document.file, data: passTagFree(document.data, { ...document.data, services: resolvedServices }), origins };
   },
 };
 
@@ -59,6 +74,7 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
   const rebasedServices = new Map<string, LocatedValue>();
 
   const servicePath = (name: string): string => joinPath("services", name);
+  const documentTagFree = isTagFree(document.data);
 
   const fail = (message: string, at: { readonly origins: Origins; readonly path: string }): ComposeError =>
     new ComposeError(ErrorCode.composeExtends, message, { position: positionOf(at.origins, at.path), path: at.path });
@@ -89,7 +105,7 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
   const resolveLocal = (name: string, chain: readonly ServiceRef[]): Resolved => {
     const memo = done.get(name);
     if (memo !== undefined) return memo;
-    const own: LocatedValue = { value: services[name], origins: document.origins, path: servicePath(name) };
+    const own: LocatedValue = { value: services[name], origins: document.origins, path: servicePath(name), tagFree: documentTagFree };
     const reference = referenceOf(own, context.projectDirectory);
     if (reference === undefined) {
       const plain = { ...own, merged: false };
@@ -138,7 +154,12 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
     }
     const wrapped = { services: { [reference.service]: otherServices[reference.service] } };
     const rebased = resolveRelativePaths(wrapped, path.dirname(file), context.homeDirectory)["services"] as Mapping;
-    const base: LocatedValue = { value: rebased[reference.service], origins: other.origins, path: servicePath(reference.service) };
+    const base: LocatedValue = {
+      value: rebased[reference.service],
+      origins: other.origins,
+      path: servicePath(reference.service),
+      tagFree: isTagFree(other.data),
+    };
     rebasedServices.set(key, base);
     return base;
   };
@@ -167,12 +188,17 @@ function extendService(base: LocatedValue, own: LocatedValue, name: string): Res
   if (base.value === null || base.value === undefined) {
     return { value: ownValue, origins: own.origins, path: own.path, merged: false };
   }
-  const merged = mergeServices(base, { ...own, value: ownValue }, name);
+  const override: LocatedValue = { ...own, value: ownValue };
   const target = joinPath("services", name);
-  // The service itself is where the extending definition stands.
-  const ownPosition = own.origins.get(own.path);
-  if (ownPosition !== undefined) merged.origins.set(target, ownPosition);
-  return { value: merged.value, origins: merged.origins, path: target, merged: true };
+  const origins = deferredOrigins(() => {
+    const merged = mergeServices(base, override, name);
+    // The service itself is where the extending definition stands.
+    const ownPosition = own.origins.get(own.path);
+    if (ownPosition !== undefined) merged.origins.set(target, ownPosition);
+    return merged.origins;
+  });
+  // Merging resolves every tag.
+  return { value: mergeServiceValues(base, override, name), origins, path: target, merged: true, tagFree: true };
 }
 
 /** Keep `extends`, with its file made absolute, for the loader further up the stack. */

@@ -7,7 +7,7 @@ import path from "node:path";
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { Environment, LoadContext, Pass } from "./context.js";
 import { parseDotEnv } from "./dotenv.js";
-import { isMapping, isUnder, joinPath, positionOf, TaggedValue, type Mapping, type Origins } from "./document.js";
+import { copyMapping, isMapping, isUnder, joinPath, positionOf, TaggedValue, type Mapping, type Origins } from "./document.js";
 import { absolutePath, leadingSegments, resolveRelativePaths } from "./paths.js";
 
 /** The top-level sections an included application contributes. */
@@ -140,7 +140,7 @@ function importResources(included: IncludedApplication, data: Mapping, origins: 
     const from = included.data[section];
     if (!isMapping(from)) continue;
     const existing = data[section];
-    const into: Mapping = isMapping(existing) ? { ...existing } : {};
+    const into: Mapping = isMapping(existing) ? copyMapping(existing) : {};
     if (!isMapping(existing)) {
       const sectionPosition = included.origins.get(section);
       if (sectionPosition !== undefined && !origins.has(section)) origins.set(section, sectionPosition);

@@ -5,7 +5,7 @@
 
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { Environment, Pass } from "./context.js";
-import { joinPath, positionOf, TaggedValue, type Mapping, type PathSegment } from "./document.js";
+import { joinPath, passTagFree, positionOf, TaggedValue, type Mapping, type PathSegment } from "./document.js";
 
 /** What a template needs from its caller: values, a warning sink, and how to fail. */
 export interface TemplateHandlers {
@@ -180,24 +180,27 @@ export interface InterpolateOptions {
   /** Where the template sits (`services.web.image`), for the error. */
   readonly path?: string | undefined;
   readonly position?: SourcePosition | undefined;
+  /** Instead of `position`: finds it, called only for an error (origins may be costly to read). */
+  readonly locate?: () => SourcePosition | undefined;
 }
 
 /** One string, as the pass interpolates it. Throws E_COMPOSE_INTERPOLATION or E_COMPOSE_REQUIRED_VARIABLE. */
 export function interpolateTemplate(template: string, environment: Environment, options: InterpolateOptions): string {
   const path = options.path ?? "";
+  const position = (): SourcePosition | undefined => (options.locate === undefined ? options.position : options.locate());
   return substituteTemplate(template, {
     lookup: lookupIn(environment),
     warn: (message) => options.warn(message),
     invalid() {
       throw new ComposeError(ErrorCode.composeInterpolation, invalidFormatMessage(path, template), {
         hint: invalidFormatHint,
-        position: options.position,
+        position: position(),
         path,
       });
     },
     missing(variable, reason) {
       throw new ComposeError(ErrorCode.composeRequiredVariable, missingVariableMessage(variable, reason), {
-        position: options.position,
+        position: position(),
         path,
       });
     },
@@ -307,19 +310,28 @@ interface CastNode {
   readonly children: Map<string, CastNode>;
   /** Index of the row ending here (the first, if several). */
   row: number | undefined;
+  /** [this node]: most steps match one node, and need not allocate a list for it. */
+  readonly alone: readonly CastNode[];
+}
+
+function newCastNode(): CastNode {
+  const alone: CastNode[] = [];
+  const node: CastNode = { children: new Map(), row: undefined, alone };
+  alone.push(node);
+  return node;
 }
 
 const castTrie = buildCastTrie(typeCastRows);
 const noNodes: readonly CastNode[] = [];
 
 function buildCastTrie(rows: typeof typeCastRows): CastNode {
-  const root: CastNode = { children: new Map(), row: undefined };
+  const root = newCastNode();
   rows.forEach(([pattern], rowIndex) => {
     let node = root;
     for (const segment of pattern.split(".")) {
       let child = node.children.get(segment);
       if (child === undefined) {
-        child = { children: new Map(), row: undefined };
+        child = newCastNode();
         node.children.set(segment, child);
       }
       node = child;
@@ -332,23 +344,38 @@ function buildCastTrie(rows: typeof typeCastRows): CastNode {
 /** The trie nodes that match one more segment; `key` undefined for a list index. */
 function advance(nodes: readonly CastNode[], key: string | undefined): readonly CastNode[] {
   if (nodes.length === 0) return noNodes;
-  let next: CastNode[] | undefined;
-  for (const node of nodes) {
+  let first: CastNode | undefined;
+  let more: CastNode[] | undefined;
+  for (let index = 0; index < nodes.length; index++) {
+    const node = nodes[index] as CastNode;
     const exact = key === undefined ? undefined : node.children.get(key);
+    if (exact !== undefined) {
+      if (first === undefined) first = exact;
+      else (more ??= [first]).push(exact);
+    }
     const wildcard = node.children.get("*");
-    if (exact !== undefined) (next ??= []).push(exact);
-    if (wildcard !== undefined) (next ??= []).push(wildcard);
+    if (wildcard !== undefined) {
+      if (first === undefined) first = wildcard;
+      else (more ??= [first]).push(wildcard);
+    }
   }
-  return next ?? noNodes;
+  return more ?? first?.alone ?? noNodes;
 }
 
 function castAt(nodes: readonly CastNode[]): Cast | undefined {
   let row: number | undefined;
-  for (const node of nodes) if (node.row !== undefined && (row === undefined || node.row < row)) row = node.row;
+  for (let index = 0; index < nodes.length; index++) {
+    const nodeRow = (nodes[index] as CastNode).row;
+    if (nodeRow !== undefined && (row === undefined || nodeRow < row)) row = nodeRow;
+  }
   return row === undefined ? undefined : typeCastRows[row]?.[1];
 }
 
-/** Interpolate every string of `data` and apply the casts; returns new containers throughout. */
+/**
+ * Interpolate every string of `data` and apply the casts. Returns a new root; below it, a
+ * container in which nothing changed is shared with the input rather than copied (values are
+ * never mutated, and most of a file has nothing to substitute).
+ */
 export function interpolateData(
   data: Mapping,
   options: { readonly environment: Environment; readonly origins: ReadonlyMap<string, SourcePosition>; warn(message: string): void },
@@ -389,34 +416,59 @@ export function interpolateData(
       return casted === undefined ? text : casted;
     }
     if (Array.isArray(value)) {
-      const itemNodes = advance(nodes, undefined);
-      const result: unknown[] = new Array<unknown>(value.length);
+      const itemNodes = nodes.length === 0 ? noNodes : advance(nodes, undefined);
+      let result: unknown[] | undefined;
       for (let index = 0; index < value.length; index++) {
+        const item: unknown = value[index];
         segments.push(index);
-        result[index] = visit(value[index], itemNodes);
+        const next = visit(item, itemNodes);
         segments.pop();
+        if (next !== item || result !== undefined) {
+          result ??= value.slice(0, index);
+          result.push(next);
+        }
       }
-      return result;
+      return result ?? value;
     }
     if (typeof value !== "object" || value === null) return value;
-    if (value instanceof TaggedValue) return new TaggedValue(value.tag, visit(value.value, nodes));
-    return visitMapping(value as Mapping, nodes);
-  };
-
-  const visitMapping = (mapping: Mapping, nodes: readonly CastNode[]): Mapping => {
-    const result: Mapping = {};
-    for (const key of Object.keys(mapping)) {
-      segments.push(key);
-      const child = visit(mapping[key], advance(nodes, key));
-      segments.pop();
-      // defineProperty: a `__proto__` key must stay a key, not become the prototype.
-      if (key === "__proto__") Object.defineProperty(result, key, { value: child, enumerable: true, writable: true, configurable: true });
-      else result[key] = child;
+    if (value instanceof TaggedValue) {
+      const inner = visit(value.value, nodes);
+      return inner === value.value ? value : new TaggedValue(value.tag, inner);
     }
-    return result;
+    return visitMapping(value as Mapping, nodes, false);
   };
 
-  return visitMapping(data, [castTrie]);
+  // This walk visits every node of every file, in cold code: for-in rather than a key list per
+  // mapping, and no trie step once no row can match below.
+  const visitMapping = (mapping: Mapping, nodes: readonly CastNode[], copy: boolean): Mapping => {
+    let result: Mapping | undefined = copy ? {} : undefined;
+    let index = 0;
+    for (const key in mapping) {
+      const item = mapping[key];
+      segments.push(key);
+      const child = visit(item, nodes.length === 0 ? noNodes : advance(nodes, key));
+      segments.pop();
+      if (child !== item && result === undefined) {
+        result = {};
+        let before = 0;
+        for (const earlier in mapping) {
+          if (before++ === index) break;
+          setOwn(result, earlier, mapping[earlier]);
+        }
+      }
+      if (result !== undefined) setOwn(result, key, child);
+      index++;
+    }
+    return result ?? mapping;
+  };
+
+  return visitMapping(data, castTrie.alone, true);
+}
+
+/** defineProperty for `__proto__`: such a key must stay a key, not become the prototype. */
+function setOwn(target: Mapping, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 export const interpolatePass: Pass = {
@@ -427,6 +479,6 @@ export const interpolatePass: Pass = {
       origins: document.origins,
       warn: (message) => context.warn(message),
     });
-    return { file: document.file, data, origins: document.origins };
+    return { file: document.file, data: passTagFree(document.data, data), origins: document.origins };
   },
 };

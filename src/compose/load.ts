@@ -6,7 +6,7 @@ import { ComposeError, ErrorCode } from "../errors.js";
 import { bindProject } from "./bind.js";
 import type { Environment, FileReader, LoadContext, SubLoadRequest } from "./context.js";
 import { discoverComposeFiles, stdinFile } from "./discovery.js";
-import type { ComposeDocument } from "./document.js";
+import { passTagFree, type ComposeDocument } from "./document.js";
 import { resolveEnvironment } from "./environment.js";
 import { diskFileReader } from "./file-reader.js";
 import { interpolateTemplate } from "./interpolate.js";
@@ -134,7 +134,7 @@ export function loadProject(options: LoadOptions): LoadedProject {
     runPasses(filePasses, document, makeContext(rootRequest, [configFiles[index] ?? document.file])),
   );
   const merged = mergeDocuments(documents);
-  const named: ComposeDocument = { ...merged, data: { name: projectName, ...withoutKey(merged.data, "name") } };
+  const named: ComposeDocument = { ...merged, data: passTagFree(merged.data, { name: projectName, ...withoutKey(merged.data, "name") }) };
   const context = makeContext(rootRequest, configFiles);
   const document = runPasses(selectPasses(projectPasses, switches), named, context);
   const project = switches.normalize ? bindProject(document, context) : undefined;
@@ -166,7 +166,7 @@ function nameFromFiles(
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== "string") return String(raw);
   if (!switches.interpolate) return raw;
-  return interpolateTemplate(raw, environment, { warn, path: "name", position: source?.origins.get("name") });
+  return interpolateTemplate(raw, environment, { warn, path: "name", locate: () => source?.origins.get("name") });
 }
 
 /** `version:` is informative only since Compose v2: warn as Compose does, then drop it. */
@@ -175,7 +175,7 @@ function withoutObsoleteVersion(document: ComposeDocument, warn: (message: strin
   warn(
     `${document.file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`,
   );
-  return { ...document, data: withoutKey(document.data, "version") };
+  return { ...document, data: passTagFree(document.data, withoutKey(document.data, "version")) };
 }
 
 function withoutKey(data: Readonly<Record<string, unknown>>, key: string): Record<string, unknown> {

@@ -7,8 +7,11 @@
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { Pass } from "./context.js";
 import {
+  deferredOrigins,
   isMapping,
+  isTagFree,
   joinPath,
+  markTagFree,
   positionOf,
   TaggedValue,
   type ComposeDocument,
@@ -31,6 +34,8 @@ export interface LocatedValue {
   readonly value: unknown;
   readonly origins: Origins;
   readonly path: string;
+  /** Known to hold no tags (see isTagFree), for a value that is not itself a registered tree. */
+  readonly tagFree?: boolean;
 }
 
 /** A merge result and the positions of all its parts, keyed from the path it was merged at. */
@@ -39,11 +44,17 @@ export interface MergedValue {
   readonly origins: Map<string, SourcePosition>;
 }
 
-/** Where a merge writes: the result's path, its place in the rule table, and the origins being built. */
+/**
+ * Where a merge writes: the result's path, its place in the rule table, and the origins being
+ * built. Without `out` only the value is wanted: paths are not built (`path` is ""), no origins
+ * are kept, and any error is raised again by the same merge with origins (see mergeValue).
+ */
 export interface MergeTarget {
   readonly path: string;
   readonly cursor: TableCursor<MergeRule>;
-  readonly out: Map<string, SourcePosition>;
+  readonly out: Map<string, SourcePosition> | undefined;
+  /** Both sides are known to hold no tags (see isTagFree): values are taken as they are. */
+  readonly tagFree?: boolean;
 }
 
 /** Merge an overriding value into a base value; both are present (either may be null). */
@@ -57,17 +68,45 @@ type Merged = unknown;
 // ---------------------------------------------------------------------------------------
 // Entry points
 
-/** Merge documents in order, later files overriding earlier ones. One document comes back unchanged. */
+/**
+ * Merge documents in order, later files overriding earlier ones. One document comes back unchanged.
+ * The merged data is computed now and its origins when first read (the same merges, with origins).
+ */
 export function mergeDocuments(documents: readonly ComposeDocument[]): ComposeDocument {
   const [first, ...rest] = documents;
   if (first === undefined) throw new ComposeError(ErrorCode.internal, "mergeDocuments: no documents");
   if (rest.length === 0) return first;
-  let current: LocatedValue = { value: first.data, origins: first.origins, path: "" };
+  let data: Mapping = first.data;
+  let origins: Origins = first.origins;
   for (const next of rest) {
-    const merged = mergeValuesAt(current, { value: next.data, origins: next.origins, path: "" }, [], { reuseBase: true });
-    current = { value: isMapping(merged.value) ? merged.value : {}, origins: merged.origins, path: "" };
+    const base: LocatedValue = { value: data, origins, path: "" };
+    const merged = mergeValue(base, { value: next.data, origins: next.origins, path: "" }, []);
+    // Merging resolves every tag.
+    data = markTagFree(isMapping(merged) ? merged : {});
+    origins = deferredOrigins(() => mergeValuesAt(base, { value: next.data, origins: next.origins, path: "" }, [], { reuseBase: true }).origins);
   }
-  return { file: first.file, data: current.value as Mapping, origins: current.origins };
+  return { file: first.file, data, origins };
+}
+
+function knownTagFree(located: LocatedValue): boolean {
+  return located.tagFree === true || isTagFree(located.value);
+}
+
+/**
+ * The value mergeValuesAt gives, without building paths or origins. A merge that fails is run
+ * again with origins, which raises the same error with its positions.
+ */
+export function mergeValue(base: LocatedValue, override: LocatedValue, at: Path): unknown {
+  let cursor = table.root;
+  for (const segment of at) cursor = stepCursor(cursor, segment);
+  const tagFree = knownTagFree(base) && knownTagFree(override);
+  try {
+    const value = mergeEntry(base, override, { path: "", cursor, out: undefined, tagFree });
+    return value === removed ? null : value;
+  } catch (error) {
+    if (!(error instanceof ComposeError)) throw error;
+    return mergeValuesAt(base, override, at).value;
+  }
 }
 
 /**
@@ -100,6 +139,11 @@ export function mergeServices(base: LocatedValue, override: LocatedValue, servic
   return mergeValuesAt(base, override, ["services", serviceName]);
 }
 
+/** mergeServices' value alone (see mergeValue). */
+export function mergeServiceValues(base: LocatedValue, override: LocatedValue, serviceName: string): unknown {
+  return mergeValue(base, override, ["services", serviceName]);
+}
+
 /**
  * Drop the tags left after merging: a `!reset` in a single file means the key is absent (as
  * compose-go's reset processor leaves it), `!override` just unwraps.
@@ -107,9 +151,9 @@ export function mergeServices(base: LocatedValue, override: LocatedValue, servic
 export const resetTagsPass: Pass = {
   name: "reset-tags",
   run(document) {
-    if (!containsTag(document.data)) return document;
+    if (isTagFree(document.data) || !containsTag(document.data)) return document;
     const out = new Map<string, SourcePosition>();
-    const data = adopt({ value: document.data, origins: document.origins, path: "" }, "", out);
+    const data = adopt({ value: document.data, origins: document.origins, path: "" }, "", { path: "", cursor: [], out });
     return { file: document.file, data: isMapping(data) ? data : {}, origins: out };
   },
 };
@@ -126,18 +170,69 @@ function containsTag(value: unknown): boolean {
 // ---------------------------------------------------------------------------------------
 // The walker
 
-function child(located: LocatedValue, segment: PathSegment): LocatedValue {
+/** The child of a located container; its path is built only when the merge keeps origins. */
+function child(located: LocatedValue, segment: PathSegment, target: MergeTarget): LocatedValue {
   const container = located.value as Record<string | number, unknown>;
-  return { value: container[segment], origins: located.origins, path: joinPath(located.path, segment) };
+  return { value: container[segment], origins: located.origins, path: target.out === undefined ? "" : joinPath(located.path, segment) };
 }
 
 function descend(target: MergeTarget, segment: PathSegment): MergeTarget {
-  return { path: joinPath(target.path, segment), cursor: stepCursor(target.cursor, segment), out: target.out };
+  return { path: pathBelow(target, segment), cursor: stepCursor(target.cursor, segment), out: target.out, tagFree: target.tagFree === true };
 }
 
-/** Take a value as it is into the result at `to`: tags resolved, origins copied. */
-function adopt(from: LocatedValue, to: string, out: Map<string, SourcePosition>): Merged {
-  return adoptValue(from.value, from.origins, from.path, to, out);
+/** The path of a child of the target, or "" when the merge keeps no origins. */
+function pathBelow(target: MergeTarget, segment: PathSegment): string {
+  return target.out === undefined ? "" : joinPath(target.path, segment);
+}
+
+/** Take a value as it is into the result at `to`: tags resolved, origins copied (when kept). */
+function adopt(from: LocatedValue, to: string, target: MergeTarget): Merged {
+  const out = target.out;
+  if (out !== undefined) return adoptValue(from.value, from.origins, from.path, to, out);
+  return target.tagFree === true ? from.value : withoutTags(from.value);
+}
+
+/** adopt() for a child of a located mapping; without origins, nothing is located (most keys of a merge land here). */
+function adoptChild(located: LocatedValue, key: string, target: MergeTarget): Merged {
+  if (target.out !== undefined) return adopt(child(located, key, target), joinPath(target.path, key), target);
+  const value = (located.value as Mapping)[key];
+  return target.tagFree === true ? value : withoutTags(value);
+}
+
+/**
+ * adoptValue's value: `!reset` removes, `!override` unwraps. The rest is shared rather than
+ * copied (values are never mutated), so a value without tags comes back as it is.
+ */
+function withoutTags(value: unknown): Merged {
+  if (value instanceof TaggedValue) return value.tag === "reset" ? removed : withoutTags(value.value);
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    let result: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const resolved = withoutTags(item);
+      if (resolved !== item && result === undefined) result = value.slice(0, index);
+      if (result !== undefined && resolved !== removed) result.push(resolved);
+    }
+    return result ?? value;
+  }
+  const mapping = value as Mapping;
+  const keys = Object.keys(mapping);
+  let result: Mapping | undefined;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
+    const item = mapping[key];
+    const resolved = withoutTags(item);
+    if (resolved !== item && result === undefined) {
+      result = {};
+      for (let before = 0; before < index; before++) {
+        const earlier = keys[before] as string;
+        result[earlier] = mapping[earlier];
+      }
+    }
+    if (result !== undefined && resolved !== removed) result[key] = resolved;
+  }
+  return result ?? value;
 }
 
 /** Result origins seeded from a base: subtrees of that base adopted in place need no copy. */
@@ -171,7 +266,7 @@ function adoptValue(value: unknown, origins: Origins, from: string, to: string, 
 }
 
 function adoptAt(from: LocatedValue, target: MergeTarget): Merged {
-  return adopt(from, target.path, target.out);
+  return adopt(from, target.path, target);
 }
 
 function mergeEntry(base: LocatedValue, override: LocatedValue, target: MergeTarget): Merged {
@@ -197,13 +292,14 @@ function mergeGeneric(base: LocatedValue, override: LocatedValue, target: MergeT
   if (Array.isArray(base.value)) {
     if (!Array.isArray(override.value)) throw cannotMerge(base, override, target);
     placeMerged(base, override, target);
-    return [...sequenceItems(base), ...sequenceItems(override)].map((item, index) => adopt(item, joinPath(target.path, index), target.out));
+    return [...sequenceItems(base, target), ...sequenceItems(override, target)].map((item, index) => adopt(item, pathBelow(target, index), target));
   }
   return adoptAt(override, target);
 }
 
 /** A merged container stands where the base first defined it (or the override, if the base has no position). */
 function placeMerged(base: LocatedValue, override: LocatedValue, target: MergeTarget): void {
+  if (target.out === undefined) return;
   const position = base.origins.get(base.path) ?? override.origins.get(override.path);
   if (position !== undefined) target.out.set(target.path, position);
 }
@@ -213,15 +309,16 @@ function mergeMappings(base: LocatedValue, override: LocatedValue, target: Merge
   const overrideMap = override.value as Mapping;
   placeMerged(base, override, target);
   const result: Mapping = {};
-  for (const key of Object.keys(baseMap)) {
+  // for-in: no key list per mapping (this runs for every service that extends or is overridden).
+  for (const key in baseMap) {
     const merged = Object.hasOwn(overrideMap, key)
-      ? mergeEntry(child(base, key), child(override, key), descend(target, key))
-      : adopt(child(base, key), joinPath(target.path, key), target.out);
+      ? mergeEntry(child(base, key, target), child(override, key, target), descend(target, key))
+      : adoptChild(base, key, target);
     if (merged !== removed) result[key] = merged;
   }
-  for (const key of Object.keys(overrideMap)) {
+  for (const key in overrideMap) {
     if (Object.hasOwn(baseMap, key)) continue;
-    const adopted = adopt(child(override, key), joinPath(target.path, key), target.out);
+    const adopted = adoptChild(override, key, target);
     if (adopted !== removed) result[key] = adopted;
   }
   return result;
@@ -253,7 +350,7 @@ function cannotMerge(base: LocatedValue, override: LocatedValue, target: MergeTa
 // Sequences
 
 /** The elements of a sequence (a string counts as a one-element sequence), tags resolved. */
-function sequenceItems(located: LocatedValue): LocatedValue[] {
+function sequenceItems(located: LocatedValue, target: MergeTarget): LocatedValue[] {
   const value = located.value;
   if (value === null || value === undefined) return [];
   if (!Array.isArray(value)) return [located];
@@ -264,7 +361,7 @@ function sequenceItems(located: LocatedValue): LocatedValue[] {
       if (inner.tag === "reset") return;
       inner = inner.value;
     }
-    items.push({ value: inner, origins: located.origins, path: joinPath(located.path, index) });
+    items.push({ value: inner, origins: located.origins, path: target.out === undefined ? "" : joinPath(located.path, index) });
   });
   return items;
 }
@@ -294,7 +391,7 @@ function uniqueSequence(
     placeMerged(base, override, target);
     const kept: LocatedValue[] = [];
     const indexByKey = new Map<string, number>();
-    for (const item of [...sequenceItems(base), ...sequenceItems(override)]) {
+    for (const item of [...sequenceItems(base, target), ...sequenceItems(override, target)]) {
       const key = keyOf(item.value);
       const existing = key === undefined ? undefined : indexByKey.get(key);
       if (existing === undefined) {
@@ -307,11 +404,11 @@ function uniqueSequence(
         kept[existing] = item;
         continue;
       }
-      const scratch = new Map<string, SourcePosition>();
-      const combined = options.combine(previous, item, { path: "", cursor: [], out: scratch });
-      kept[existing] = { value: combined, origins: scratch, path: "" };
+      const scratch = target.out === undefined ? undefined : new Map<string, SourcePosition>();
+      const combined = options.combine(previous, item, { path: "", cursor: [], out: scratch, tagFree: target.tagFree === true });
+      kept[existing] = { value: combined, origins: scratch ?? previous.origins, path: "" };
     }
-    return kept.map((item, index) => adopt(item, joinPath(target.path, index), target.out));
+    return kept.map((item, index) => adopt(item, pathBelow(target, index), target));
   };
 }
 
@@ -405,8 +502,8 @@ const ipamSubnet: ElementKey = (value) => (isMapping(value) ? scalarText(value["
 
 interface KeyValueEntry {
   readonly key: string;
-  /** The `KEY=VALUE` (or bare `KEY`) form, for a list result. */
-  readonly text: string;
+  /** The `KEY=VALUE` (or bare `KEY`) form, for a list result; see textOf (mapping entries leave it to be written then). */
+  readonly text: string | undefined;
   /** Where the entry's own value lives (a list element, or a mapping value). */
   readonly located: LocatedValue;
   /** `KEY: !reset` in mapping syntax: remove the key. */
@@ -418,22 +515,28 @@ interface KeyValueSide {
   readonly entries: readonly KeyValueEntry[];
 }
 
+/** An entry's `KEY=VALUE` (or bare `KEY`) form. */
+function textOf(entry: KeyValueEntry): string {
+  if (entry.text !== undefined) return entry.text;
+  const inner = entry.located.value;
+  return inner === null || inner === undefined ? entry.key : `${entry.key}=${scalarText(inner)}`;
+}
+
 function keyValueSide(located: LocatedValue, other: LocatedValue, target: MergeTarget): KeyValueSide {
   const value = located.value;
   if (value === null || value === undefined) return { syntax: "mapping", entries: [] };
   if (isMapping(value)) {
     const entries = Object.keys(value).map((key): KeyValueEntry => {
-      const entryLocated = child(located, key);
+      const path = target.out === undefined ? "" : joinPath(located.path, key);
       const raw = value[key];
-      if (raw instanceof TaggedValue && raw.tag === "reset") return { key, text: key, located: entryLocated, removes: true };
+      if (raw instanceof TaggedValue && raw.tag === "reset") return { key, text: key, located: { value: raw, origins: located.origins, path }, removes: true };
       const inner = raw instanceof TaggedValue ? raw.value : raw;
-      const text = inner === null || inner === undefined ? key : `${key}=${scalarText(inner)}`;
-      return { key, text, located: { ...entryLocated, value: inner }, removes: false };
+      return { key, text: undefined, located: { value: inner, origins: located.origins, path }, removes: false };
     });
     return { syntax: "mapping", entries };
   }
   if (Array.isArray(value) || typeof value === "string") {
-    const entries = sequenceItems(located).map((item): KeyValueEntry => {
+    const entries = sequenceItems(located, target).map((item): KeyValueEntry => {
       const text = scalarText(item.value);
       return { key: keyBeforeEquals(text) ?? text, text, located: { ...item, value: text }, removes: false };
     });
@@ -460,7 +563,7 @@ const mergeKeyValues: MergeRule = (base, override, target) => {
     }
     const result: Mapping = {};
     for (const [key, entry] of winners) {
-      const adopted = adopt(entry.located, joinPath(target.path, key), target.out);
+      const adopted = adopt(entry.located, pathBelow(target, key), target);
       if (adopted !== removed) result[key] = adopted;
     }
     return result;
@@ -473,11 +576,13 @@ const mergeKeyValues: MergeRule = (base, override, target) => {
     if (entry.removes) winners.delete(entry.key);
     else winners.set(entry.key, entry);
   }
+  const out = target.out;
   return [...winners.values()].map((entry, index) => {
-    const elementPath = joinPath(target.path, index);
-    const entryPosition = positionOf(entry.located.origins, entry.located.path);
-    if (entryPosition !== undefined) target.out.set(elementPath, entryPosition);
-    return entry.text;
+    if (out !== undefined) {
+      const entryPosition = positionOf(entry.located.origins, entry.located.path);
+      if (entryPosition !== undefined) out.set(joinPath(target.path, index), entryPosition);
+    }
+    return textOf(entry);
   });
 };
 
@@ -494,7 +599,7 @@ const mergeExtraHosts: MergeRule = (base, override, target) => {
       return Object.keys(value)
         .sort()
         .flatMap((host) => {
-          const entryLocated = child(located, host);
+          const entryLocated = child(located, host, target);
           const addresses = value[host];
           if (addresses === null || addresses === undefined) return [{ text: host, located: entryLocated }];
           const list = Array.isArray(addresses) ? addresses : [addresses];
@@ -502,7 +607,7 @@ const mergeExtraHosts: MergeRule = (base, override, target) => {
         });
     }
     if (Array.isArray(value) || typeof value === "string") {
-      return sequenceItems(located).map((item) => ({ text: scalarText(item.value), located: item }));
+      return sequenceItems(located, target).map((item) => ({ text: scalarText(item.value), located: item }));
     }
     throw cannotMerge(located, other, target);
   };
@@ -510,9 +615,12 @@ const mergeExtraHosts: MergeRule = (base, override, target) => {
   placeMerged(base, override, target);
   const present = new Set(baseEntries.map((entry) => entry.text));
   const kept = [...baseEntries, ...entries(override, base).filter((entry) => !present.has(entry.text))];
+  const out = target.out;
   return kept.map((entry, index) => {
-    const entryPosition = positionOf(entry.located.origins, entry.located.path);
-    if (entryPosition !== undefined) target.out.set(joinPath(target.path, index), entryPosition);
+    if (out !== undefined) {
+      const entryPosition = positionOf(entry.located.origins, entry.located.path);
+      if (entryPosition !== undefined) out.set(joinPath(target.path, index), entryPosition);
+    }
     return entry.text;
   });
 };
@@ -533,6 +641,7 @@ function asMapping(
   if (isMapping(located.value)) return located;
   const expanded = expand(located.value);
   if (expanded === undefined) throw cannotMerge(located, other, target);
+  if (target.out === undefined) return { value: expanded, origins: located.origins, path: "" };
   const origins = new Map<string, SourcePosition>();
   const own = located.origins.get(located.path);
   if (own !== undefined) origins.set(located.path, own);

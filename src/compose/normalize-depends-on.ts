@@ -5,7 +5,7 @@
 // links and shared namespaces, `restart: false` for volumes_from.
 
 import { isMapping, joinPath, type Mapping } from "./document.js";
-import { normalizeError, originFrom, relocate, type NormalizeScope } from "./normalize-tree.js";
+import { normalizeError, originFrom, relocate, type Moves, type NormalizeScope } from "./normalize-tree.js";
 import { typeName } from "./normalize-ports.js";
 import { goScalarString } from "./units.js";
 
@@ -17,13 +17,11 @@ const namespaceKeys = ["network_mode", "ipc", "pid", "uts", "cgroup"] as const;
 export function canonicalDependsOn(value: unknown, path: string, scope: NormalizeScope): unknown {
   if (Array.isArray(value)) {
     const result: Mapping = {};
-    const moved: [string, number, unknown][] = [];
     value.forEach((entry, index) => {
       if (typeof entry !== "string") throw normalizeError(scope, joinPath(path, index), `${path}: invalid type ${typeName(entry)} for depends_on`);
       result[entry] = { condition: "service_started", required: true };
-      moved.push([entry, index, result[entry]]);
     });
-    relocate(scope, path, value, moved);
+    relocate(scope, path, value, namedMoves, result);
     return result;
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `${path}: invalid type ${typeName(value)} for depend_on`);
@@ -38,6 +36,9 @@ export function canonicalDependsOn(value: unknown, path: string, scope: Normaliz
   }
   return result;
 }
+
+/** A list of names turned into a map: each entry to its name. */
+const namedMoves: Moves<Mapping> = (list, result) => (list as string[]).map((entry, index) => [entry, index, result[entry]] as const);
 
 /** Add the dependencies `links`, `volumes_from` and shared namespaces imply. */
 export function withImpliedDependencies(service: Mapping, servicePath: string, scope: NormalizeScope): Mapping {

@@ -62,7 +62,6 @@ export function environmentMap(value: unknown, path: string, scope: NormalizeSco
   const result: Record<string, string | null> = {};
   if (value === null || value === undefined) return result;
   if (Array.isArray(value)) {
-    const moved: Relocation[] = [];
     value.forEach((entry, index) => {
       const text = goScalarString(entry);
       const equals = text.indexOf("=");
@@ -71,13 +70,13 @@ export function environmentMap(value: unknown, path: string, scope: NormalizeSco
         throw normalizeError(scope, joinPath(path, index), `environment variable ${key} is declared with a trailing space`);
       }
       result[key] = equals < 0 ? (lookup(key) ?? null) : text.slice(equals + 1);
-      moved.push([key, index, result[key]]);
     });
-    relocate(scope, path, value, moved);
+    relocate(scope, path, value, keyedMoves, result);
     return result;
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `unexpected value type ${typeName(value)} for mapping`);
-  for (const [key, entry] of Object.entries(value)) {
+  for (const key in value) {
+    const entry = value[key];
     result[key] = entry === null || entry === undefined ? (lookup(key) ?? null) : goScalarString(entry);
   }
   return result;
@@ -126,8 +125,8 @@ function withLabels(service: Mapping, servicePath: string, scope: NormalizeScope
     const parsed = parseDotEnv(scope.context.files.readText(file), { file, lookup: (name) => fromFiles[name] });
     for (const [key, text] of parsed) fromFiles[key] = text;
   });
-  const { label_file: _dropped, ...rest } = service;
-  const merged = { ...fromFiles, ...explicit };
+  const rest = "label_file" in service ? withoutKey(service, "label_file") : service;
+  const merged = files.length === 0 ? explicit : { ...fromFiles, ...explicit };
   return Object.keys(merged).length === 0 && !("labels" in service) ? rest : { ...rest, labels: merged };
 }
 
@@ -136,19 +135,20 @@ export function labelMap(value: unknown, path: string, scope: NormalizeScope): R
   const result: Record<string, string> = {};
   if (value === null || value === undefined) return result;
   if (Array.isArray(value)) {
-    const moved: Relocation[] = [];
-    value.forEach((entry, index) => {
+    value.forEach((entry) => {
       const text = goScalarString(entry);
       const equals = text.indexOf("=");
       const key = equals < 0 ? text : text.slice(0, equals);
       result[key] = equals < 0 ? "" : text.slice(equals + 1);
-      moved.push([key, index, result[key]]);
     });
-    relocate(scope, path, value, moved);
+    relocate(scope, path, value, keyedMoves, result);
     return result;
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `unexpected value type ${typeName(value)} for labels`);
-  for (const [key, entry] of Object.entries(value)) result[key] = entry === null || entry === undefined ? "" : goScalarString(entry);
+  for (const key in value) {
+    const entry = value[key];
+    result[key] = entry === null || entry === undefined ? "" : goScalarString(entry);
+  }
   return result;
 }
 
@@ -157,17 +157,19 @@ function buildArgs(value: unknown, path: string, scope: NormalizeScope, lookup: 
   const result: Record<string, string | null> = {};
   if (value === null || value === undefined) return result;
   if (Array.isArray(value)) {
-    const moved: Relocation[] = [];
+    const dropped = new Set<number>();
     value.forEach((entry, index) => {
       const text = goScalarString(entry);
       const equals = text.indexOf("=");
       const key = equals < 0 ? text : text.slice(0, equals);
       const resolved = equals < 0 ? lookup(key) : text.slice(equals + 1);
-      if (resolved === undefined) return;
+      if (resolved === undefined) {
+        dropped.add(index);
+        return;
+      }
       result[key] = resolved;
-      moved.push([key, index, resolved]);
     });
-    relocate(scope, path, value, moved);
+    relocate(scope, path, value, (list) => keyedMoves(list, result).filter(([, index]) => !dropped.has(index as number)), undefined);
     return result;
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `unexpected value type ${typeName(value)} for mapping`);
@@ -178,6 +180,16 @@ function buildArgs(value: unknown, path: string, scope: NormalizeScope, lookup: 
     } else result[key] = goScalarString(entry);
   }
   return result;
+}
+
+/** The moves of a `KEY=VALUE` list turned into a map: each entry to its key. */
+function keyedMoves(list: unknown, result: Readonly<Record<string, unknown>>): Relocation[] {
+  return (list as readonly unknown[]).map((entry, index) => {
+    const text = goScalarString(entry);
+    const equals = text.indexOf("=");
+    const key = equals < 0 ? text : text.slice(0, equals);
+    return [key, index, result[key]] as const;
+  });
 }
 
 function withoutKey(data: Mapping, key: string): Mapping {

@@ -255,7 +255,9 @@ function listOf<V>(element: Codec<V>, options: { acceptString?: boolean } = {}):
       if (value === undefined || value === null) return [];
       if (options.acceptString === true && typeof value === "string") return [element.decode(value, path, scope)];
       if (!Array.isArray(value)) return scope.fail(path, `${path} must be a list`);
-      return value.map((item, index) => element.decode(item, joinPath(path, index), scope));
+      const result: V[] = [];
+      for (let index = 0; index < value.length; index++) result.push(element.decode(value[index], `${path}[${index}]`, scope));
+      return result;
     },
     encode(value, format) {
       if (value.length === 0) return undefined;
@@ -289,7 +291,10 @@ export const stringMap: Codec<StringMap> = {
       return result;
     }
     if (!isMapping(value)) return scope.fail(path, `${path} must be a mapping`);
-    for (const [key, entry] of Object.entries(value)) result[key] = entry === null || entry === undefined ? "" : goScalarString(entry);
+    for (const key in value) {
+      const entry = value[key];
+      result[key] = entry === null || entry === undefined ? "" : goScalarString(entry);
+    }
     return result;
   },
   encode(value, format) {
@@ -316,7 +321,10 @@ export const nullableStringMap: Codec<NullableStringMap> = {
       return result;
     }
     if (!isMapping(value)) return scope.fail(path, `${path} must be a mapping`);
-    for (const [key, entry] of Object.entries(value)) result[key] = entry === null || entry === undefined ? null : goScalarString(entry);
+    for (const key in value) {
+      const entry = value[key];
+      result[key] = entry === null || entry === undefined ? null : goScalarString(entry);
+    }
     return result;
   },
   encode(value, format) {
@@ -335,7 +343,7 @@ function mapOf<V>(element: Codec<V>): Codec<Readonly<Record<string, V>>> {
       const result: Record<string, V> = {};
       if (value === undefined || value === null) return result;
       if (!isMapping(value)) return scope.fail(path, `${path} must be a mapping`);
-      for (const [key, entry] of Object.entries(value)) result[key] = element.decode(entry, joinPath(path, key), scope);
+      for (const key in value) result[key] = element.decode(value[key], joinPath(path, key), scope);
       return result;
     },
     encode(value, format) {
@@ -522,8 +530,8 @@ function oneOf<V extends string>(allowed: readonly V[], what: string, fallback?:
 /** Decode the `x-*` keys of a mapping. */
 export function decodeExtensions(value: Mapping): Extensions {
   let result: Record<string, unknown> | undefined;
-  for (const [key, entry] of Object.entries(value)) {
-    if (key.startsWith("x-")) (result ??= {})[key] = entry;
+  for (const key in value) {
+    if (key.startsWith("x-")) (result ??= {})[key] = value[key];
   }
   return result ?? emptyExtensions;
 }
@@ -616,26 +624,41 @@ export function templateOf<T>(fields: Fields<T>): Readonly<Record<string, unknow
 
 /** Decode a mapping with a field table into a model object. */
 export function decodeFields<T>(fields: Fields<T>, value: Mapping, path: string, scope: DecodeScope): T {
-  const result: Record<string, unknown> = { ...compile(fields).template };
-  decodeInto(fields, value, path, scope, result);
-  return result as T;
+  return decodeCompiled(compile(fields), value, path, scope) as T;
 }
 
-/** Decode the keys `value` has into `result`, which starts as a copy of the table's template. */
-export function decodeInto<T>(fields: Fields<T>, value: Mapping, path: string, scope: DecodeScope, result: Record<string, unknown>): void {
-  const table = compile(fields);
+function decodeCompiled(table: CompiledTable, value: Mapping, path: string, scope: DecodeScope): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...table.template };
+  decodeIntoCompiled(table, value, path, scope, result);
+  return result;
+}
+
+/**
+ * Decode the keys `value` has into `result`, which starts as a copy of the table's template.
+ * Returns its `x-*` keys, as decodeExtensions does (one walk over the keys instead of two).
+ */
+export function decodeInto<T>(fields: Fields<T>, value: Mapping, path: string, scope: DecodeScope, result: Record<string, unknown>): Extensions {
+  return decodeIntoCompiled(compile(fields), value, path, scope, result);
+}
+
+function decodeIntoCompiled(table: CompiledTable, value: Mapping, path: string, scope: DecodeScope, result: Record<string, unknown>): Extensions {
+  let extensions: Record<string, unknown> | undefined;
   for (const key in value) {
     const field = table.byKey.get(key);
     const raw = value[key];
+    if (key.startsWith("x-")) (extensions ??= {})[key] = raw;
     if (field === undefined || raw === undefined) continue;
     // Compose keys are plain identifiers, so the child path is a plain join.
     const decoded = field.codec.decode(raw, path === "" ? key : `${path}.${key}`, scope);
     // undefined (an empty string, a zero…) leaves the template's value, or no key at all.
     if (decoded !== undefined) result[field.name] = decoded;
   }
-  for (const field of table.required) {
+  const required = table.required;
+  for (let index = 0; index < required.length; index++) {
+    const field = required[index] as CompiledField;
     if (value[field.key] === undefined) field.codec.decode(undefined, path === "" ? field.key : `${path}.${field.key}`, scope);
   }
+  return extensions ?? emptyExtensions;
 }
 
 /** Encode a model object with a field table, in table order. */
@@ -656,12 +679,15 @@ type WithoutExtensions<T> = Omit<T, "extensions">;
 
 /** A Go pointer struct: absent → undefined; present → always printed (even `{}`). */
 function struct<T>(fields: Fields<WithoutExtensions<T>>, options: StructOptions): Codec<T | undefined> {
+  let table: CompiledTable | undefined;
   return {
     decode(value, path, scope) {
       if (value === undefined || value === null) return undefined;
       if (!isMapping(value)) return scope.fail(path, `${path} must be a mapping`);
-      const decoded = decodeFields(fields, value, path, scope) as Record<string, unknown>;
-      if (options.extensions) decoded["extensions"] = decodeExtensions(value);
+      table ??= compile(fields);
+      const decoded: Record<string, unknown> = { ...table.template };
+      const extensions = decodeIntoCompiled(table, value, path, scope, decoded);
+      if (options.extensions) decoded["extensions"] = extensions;
       return decoded as T;
     },
     encode(value, format) {

@@ -6,8 +6,10 @@
 // name (`<project>_<key>`, or the key itself when external, or its own `name:`); the legacy
 // `external: {name: x}` becomes `name: x` + `external: true`.
 
-import { isMapping, joinPath, type Mapping } from "./document.js";
-import { normalizeError, relocate, type NormalizeScope } from "./normalize-tree.js";
+import { copyMapping, isMapping, joinPath, type Mapping } from "./document.js";
+import { normalizeError, relocate, type Moves, type NormalizeScope } from "./normalize-tree.js";
+
+const nullMapMoves: Moves<undefined> = (list) => (list as unknown[]).map((entry, index) => [String(entry), index, null] as const);
 
 /** `services.*.networks` and `services.*.models`: `[a, b]` → `{a: null, b: null}`. */
 export function listToNullMap(value: unknown, path: string, scope: NormalizeScope): unknown {
@@ -16,7 +18,7 @@ export function listToNullMap(value: unknown, path: string, scope: NormalizeScop
   value.forEach((entry) => {
     result[String(entry)] = null;
   });
-  relocate(scope, path, value, value.map((entry, index) => [String(entry), index, null] as const));
+  relocate(scope, path, value, nullMapMoves, undefined);
   return result;
 }
 
@@ -45,11 +47,12 @@ export function withDefaultNetwork(data: Mapping): Mapping {
   if (services === undefined) return data;
   let usesDefault = false;
   let newServices: Mapping | undefined;
-  for (const [name, service] of Object.entries(services)) {
+  for (const name in services) {
+    const service = services[name];
     if (!isMapping(service) || (service["provider"] ?? null) !== null || (service["network_mode"] ?? null) !== null) continue;
     const networks = service["networks"];
-    if (!isMapping(networks) || Object.keys(networks).length === 0) {
-      newServices ??= { ...services };
+    if (!isMapping(networks) || isEmpty(networks)) {
+      newServices ??= copyMapping(services);
       newServices[name] = { ...service, networks: { default: null } };
       usesDefault = true;
     } else if ("default" in networks) {
@@ -60,6 +63,11 @@ export function withDefaultNetwork(data: Mapping): Mapping {
   const result: Mapping = newServices === undefined ? data : { ...data, services: newServices };
   if (usesDefault && !("default" in networks)) result["networks"] = { ...networks, default: null };
   return result;
+}
+
+function isEmpty(mapping: Mapping): boolean {
+  for (const _key in mapping) return false;
+  return true;
 }
 
 const resourceKinds = ["networks", "volumes", "configs", "secrets"] as const;

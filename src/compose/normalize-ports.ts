@@ -5,7 +5,7 @@
 // are dropped, the later entry taking the earlier one's place (override/uncity.go portIndexer).
 
 import { isMapping, joinPath, type Mapping } from "./document.js";
-import { normalizeError, relocate, type NormalizeScope } from "./normalize-tree.js";
+import { normalizeError, relocate, type Moves, type NormalizeScope } from "./normalize-tree.js";
 import { isIpAddress } from "./units.js";
 
 /** `services.*.ports`: expand short syntax, then drop duplicates. */
@@ -13,29 +13,33 @@ export function canonicalPorts(value: unknown, path: string, scope: NormalizeSco
   if (!Array.isArray(value)) throw normalizeError(scope, path, `${path}: invalid type ${typeName(value)} for port`);
   const expanded: Mapping[] = [];
   const sources: number[] = [];
-  value.forEach((entry, index) => {
-    const entryPath = joinPath(path, index);
+  for (let index = 0; index < value.length; index++) {
+    const entry: unknown = value[index];
     if (isMapping(entry)) {
       expanded.push(entry);
       sources.push(index);
-      return;
+      continue;
     }
     let spec: string;
     if (typeof entry === "string") spec = entry;
     else if (typeof entry === "number" && Number.isInteger(entry)) spec = String(entry);
-    else throw normalizeError(scope, entryPath, `${path}: invalid type ${typeName(entry)} for port`);
+    else throw normalizeError(scope, joinPath(path, index), `${path}: invalid type ${typeName(entry)} for port`);
     let parsed: Mapping[];
     try {
       parsed = parsePortSpec(spec);
     } catch (error) {
-      throw normalizeError(scope, entryPath, (error as Error).message);
+      throw normalizeError(scope, joinPath(path, index), (error as Error).message);
     }
-    for (const port of parsed) {
-      expanded.push(port);
+    for (let item = 0; item < parsed.length; item++) {
+      expanded.push(parsed[item] as Mapping);
       sources.push(index);
     }
-  });
+  }
   // Later duplicates replace earlier ones in place.
+  if (expanded.length <= 1) {
+    relocate(scope, path, value, portMoves, { ports: expanded, sources });
+    return expanded;
+  }
   const unique: Mapping[] = [];
   const uniqueSources: number[] = [];
   const seen = new Map<string, number>();
@@ -51,9 +55,13 @@ export function canonicalPorts(value: unknown, path: string, scope: NormalizeSco
       uniqueSources[existing] = sources[index] ?? index;
     }
   });
-  relocate(scope, path, value, unique.map((port, index) => [index, uniqueSources[index] ?? index, port] as const));
+  relocate(scope, path, value, portMoves, { ports: unique, sources: uniqueSources });
   return unique;
 }
+
+/** Each port to its index, from the entry it was read from. */
+const portMoves: Moves<{ readonly ports: readonly Mapping[]; readonly sources: readonly number[] }> = (_list, { ports, sources }) =>
+  ports.map((port, index) => [index, sources[index] ?? index, port] as const);
 
 /** `services.*.ports.*`: defaults and the host_ip check. */
 export function portDefaults(value: unknown, path: string, scope: NormalizeScope): unknown {
@@ -78,6 +86,16 @@ function portKey(port: Mapping): string {
  * sorted by `<port>/<proto>` as text, as Compose orders them.
  */
 export function parsePortSpec(raw: string): Mapping[] {
+  // Most specs are `published:target` or `target` in plain digits: the general path below gives
+  // this, one entry (it costs a dozen splits, tests and arrays, once per port, in cold code).
+  const simple = simplePort.exec(raw);
+  if (simple !== null) {
+    const target = Number(simple[2]);
+    const published = simple[1] === undefined ? undefined : Number(simple[1]);
+    if (target <= 65535 && (published === undefined || published <= 65535)) {
+      return [published === undefined ? { mode: "ingress", target, protocol: "tcp" } : { mode: "ingress", target, published: String(published), protocol: "tcp" }];
+    }
+  }
   const parts = raw.split(":");
   const count = parts.length;
   let rawIp = "";
@@ -120,6 +138,8 @@ export function parsePortSpec(raw: string): Mapping[] {
   ports.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return ports.map((port) => port.entry);
 }
+
+const simplePort = /^(?:([0-9]+):)?([0-9]+)$/;
 
 function splitProtocol(spec: string): [protocol: string, port: string] {
   const parts = spec.split("/");

@@ -3,7 +3,7 @@
 // ulimits, gpus and device requests, ssh, additional contexts, string-or-list attributes.
 
 import { isMapping, joinPath, type Mapping } from "./document.js";
-import { normalizeError, relocate, type NormalizeScope } from "./normalize-tree.js";
+import { listedMoves, normalizeError, relocate, type NormalizeScope } from "./normalize-tree.js";
 import { typeName } from "./normalize-ports.js";
 import { goScalarString } from "./units.js";
 
@@ -92,7 +92,7 @@ export function canonicalSsh(value: unknown, path: string, scope: NormalizeScope
     result[id] = equals < 0 ? null : entry.slice(equals + 1);
     moved.push([id, index, result[id]]);
   });
-  relocate(scope, path, value, moved);
+  relocate(scope, path, value, listedMoves, moved);
   return result;
 }
 
@@ -110,7 +110,7 @@ export function canonicalKeyValue(value: unknown, path: string, scope: Normalize
     result[key] = text.slice(equals + 1);
     moved.push([key, index, result[key]]);
   });
-  relocate(scope, path, value, moved);
+  relocate(scope, path, value, listedMoves, moved);
   return result;
 }
 

@@ -5,16 +5,52 @@
 
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { LoadContext } from "./context.js";
-import { isMapping, positionOf, type Mapping, type PathSegment } from "./document.js";
+import { copyMapping, isMapping, joinPath, positionOf, type Mapping, type Origins, type PathSegment } from "./document.js";
 
 /** What every rule may use. */
 export interface NormalizeScope {
   readonly context: LoadContext;
   /**
-   * The origins of the tree as it is now: a working copy of the input document's origins that
-   * rules keep in step when they move values (see `relocate`).
+   * The origins of the tree as it is now: the input document's origins, which rules keep in step
+   * when they move values (see `relocate`).
    */
-  readonly origins: Map<string, SourcePosition>;
+  readonly origins: OriginsLog;
+}
+
+/** The moves of a relocation (see `relocate`), listed from the old container and what the rule kept for it. */
+export type Moves<State> = (oldContainer: unknown, state: State) => Iterable<Relocation>;
+
+/** A change to a table of origins: a relocation, as data (there is one per rebuilt container), or any step. */
+type OriginsChange =
+  | { readonly path: string; readonly oldContainer: unknown; readonly moves: Moves<unknown>; readonly state: unknown }
+  | ((origins: Map<string, SourcePosition>) => void);
+
+/**
+ * A table of origins kept as the list of changes made to it. Applying a change costs a walk of
+ * the moved container, and the table itself is a copy with an entry per value; positions are
+ * read only for an error, so the changes are applied when the table is read: `current()` is the
+ * table as the changes so far leave it (an error sees it as it stands when the error is raised).
+ */
+export class OriginsLog {
+  private readonly changes: OriginsChange[] = [];
+  private applied = 0;
+  private table: Map<string, SourcePosition> | undefined;
+
+  constructor(private readonly initial: Origins) {}
+
+  change(step: OriginsChange): void {
+    this.changes.push(step);
+  }
+
+  current(): Map<string, SourcePosition> {
+    const table = (this.table ??= new Map(this.initial));
+    while (this.applied < this.changes.length) {
+      const change = this.changes[this.applied++] as OriginsChange;
+      if (typeof change === "function") change(table);
+      else relocateIn(table, change.path, change.oldContainer, [...change.moves(change.oldContainer, change.state)]);
+    }
+    return table;
+  }
 }
 
 /** A rule: the value found at `path` → its replacement. Never mutates `value`. */
@@ -24,7 +60,7 @@ export type Rule = (value: unknown, path: string, scope: NormalizeScope) => unkn
 export type RuleRow = readonly [pattern: string, rule: Rule];
 
 export function normalizeError(scope: NormalizeScope, path: string, message: string, code: string = ErrorCode.composeNormalize): ComposeError {
-  return new ComposeError(code, message, { path, position: positionOf(scope.origins, path) });
+  return new ComposeError(code, message, { path, position: positionOf(scope.origins.current(), path) });
 }
 
 interface TrieNode {
@@ -63,13 +99,17 @@ export class RuleTable {
     const wildcard = node.children.get("*");
     if (Array.isArray(current)) {
       if (wildcard === undefined) return current;
-      let changed = false;
-      const result = current.map((item, index) => {
+      // Copied only once an item changes.
+      let result: unknown[] | undefined;
+      for (let index = 0; index < current.length; index++) {
+        const item: unknown = current[index];
         const next = this.visit(item, `${path}[${index}]`, wildcard, scope);
-        if (next !== item) changed = true;
-        return next;
-      });
-      return changed ? result : current;
+        if (next !== item) {
+          result ??= [...current];
+          result[index] = next;
+        }
+      }
+      return result ?? current;
     }
     if (!isMapping(current)) return current;
     let result: Mapping | undefined;
@@ -79,7 +119,8 @@ export class RuleTable {
       const child = current[key];
       const next = this.visit(child, childPathOf(path, key), childNode, scope);
       if (next !== child) {
-        result ??= { ...current };
+        // A wildcard child means names chosen by the user (services, volumes): possibly many.
+        result ??= wildcard === undefined ? { ...current } : copyMapping(current);
         result[key] = next;
       }
     }
@@ -105,17 +146,9 @@ export class RuleTable {
   }
 }
 
-const plainKeys = new Map<string, boolean>();
-
-/** document.ts joinPath for a key, with the plain-key test remembered (keys repeat a lot). */
+/** document.ts joinPath for a key. */
 export function childPathOf(parent: string, key: string): string {
-  let plain = plainKeys.get(key);
-  if (plain === undefined) {
-    plain = /^[A-Za-z0-9_\-/]+$/.test(key);
-    if (plainKeys.size < 50_000) plainKeys.set(key, plain);
-  }
-  if (!plain) return `${parent}[${JSON.stringify(key)}]`;
-  return parent === "" ? key : `${parent}.${key}`;
+  return joinPath(parent, key);
 }
 
 function segmentPath(parent: string, segment: PathSegment): string {
@@ -130,18 +163,26 @@ export type Relocation = readonly [newKey: PathSegment, oldKey: PathSegment, new
  * origins of the old entries are dropped, and every new entry (and whatever below it has the
  * same relative path as before) takes the positions of the old entry it came from. One old
  * entry may feed several new ones (a port range). Costs only the size of the container.
+ * `moves(oldContainer, state)` lists the moves; it is called only when the origins are read
+ * (a function and its state rather than a closure: this runs for most containers rules rebuild).
  */
-export function relocate(scope: NormalizeScope, path: string, oldContainer: unknown, entries: Iterable<Relocation>): void {
+export function relocate<State>(scope: NormalizeScope, path: string, oldContainer: unknown, moves: Moves<State>, state: State): void {
+  scope.origins.change({ path, oldContainer, moves: moves as Moves<unknown>, state });
+}
+
+/** Moves kept by the rule as they are. */
+export const listedMoves: Moves<readonly Relocation[]> = (_oldContainer, moves) => moves;
+
+function relocateIn(origins: Map<string, SourcePosition>, path: string, oldContainer: unknown, moved: readonly Relocation[]): void {
   // A list rebuilt as a list reuses paths (`[1]`), so its old origins must go; a list turned
   // into a map leaves old paths (`[1]`) that no longer exist, which may stay.
-  const moved = [...entries];
   const dropOld = moved.some(([newKey]) => typeof newKey === "number");
   // Per old entry: its position (a scalar entry), or the positions of its subtree by relative path.
   const snapshots = new Map<PathSegment, SourcePosition | Map<string, SourcePosition>>();
   const snapshotOf = (value: unknown, absolute: string): SourcePosition | Map<string, SourcePosition> | undefined => {
     if (typeof value !== "object" || value === null) {
-      const position = scope.origins.get(absolute);
-      if (position !== undefined && dropOld) scope.origins.delete(absolute);
+      const position = origins.get(absolute);
+      if (position !== undefined && dropOld) origins.delete(absolute);
       return position;
     }
     const snapshot = new Map<string, SourcePosition>();
@@ -149,10 +190,10 @@ export function relocate(scope: NormalizeScope, path: string, oldContainer: unkn
     return snapshot;
   };
   const take = (value: unknown, absolute: string, relative: string, into: Map<string, SourcePosition>): void => {
-    const position = scope.origins.get(absolute);
+    const position = origins.get(absolute);
     if (position !== undefined) {
       into.set(relative, position);
-      if (dropOld) scope.origins.delete(absolute);
+      if (dropOld) origins.delete(absolute);
     }
     if (Array.isArray(value)) value.forEach((item, index) => take(item, `${absolute}[${index}]`, `${relative}[${index}]`, into));
     else if (isMapping(value)) for (const key in value) take(value[key], childPathOf(absolute, key), childPathOf(relative, key), into);
@@ -170,7 +211,7 @@ export function relocate(scope: NormalizeScope, path: string, oldContainer: unkn
   }
   const place = (value: unknown, absolute: string, relative: string, from: Map<string, SourcePosition>): void => {
     const position = from.get(relative);
-    if (position !== undefined) scope.origins.set(absolute, position);
+    if (position !== undefined) origins.set(absolute, position);
     if (Array.isArray(value)) value.forEach((item, index) => place(item, `${absolute}[${index}]`, `${relative}[${index}]`, from));
     else if (isMapping(value)) for (const key in value) place(value[key], childPathOf(absolute, key), childPathOf(relative, key), from);
   };
@@ -178,14 +219,16 @@ export function relocate(scope: NormalizeScope, path: string, oldContainer: unkn
     const snapshot = snapshots.get(oldKey);
     if (snapshot === undefined) continue;
     if (snapshot instanceof Map) place(newValue, segmentPath(path, newKey), "", snapshot);
-    else scope.origins.set(segmentPath(path, newKey), snapshot);
+    else origins.set(segmentPath(path, newKey), snapshot);
   }
 }
 
 /** A value added at `path` because of what is at `fromPath` (an implied dependency) takes its position. */
 export function originFrom(scope: NormalizeScope, path: string, fromPath: string): void {
-  const position = positionOf(scope.origins, fromPath);
-  if (position !== undefined) scope.origins.set(path, position);
+  scope.origins.change((origins) => {
+    const position = positionOf(origins, fromPath);
+    if (position !== undefined) origins.set(path, position);
+  });
 }
 
 export function asMapping(value: unknown): Mapping | undefined {

@@ -38,19 +38,17 @@ export function parseVolumeSpec(spec: string): Mapping {
   let nocopy = false;
   let selinux: string | undefined;
   let propagation: string | undefined;
-  let buffer = "";
-  let substitutionDepth = 0;
-  const fail = (reason: string): never => {
-    throw new Error(`invalid spec: ${spec}: ${reason}`);
-  };
-  const flush = (atEnd: boolean): void => {
-    if (buffer === "") fail("empty section between colons");
-    if (source === "" && atEnd) target = buffer;
-    else if (source === "") source = buffer;
-    else if (target === "") target = buffer;
-    else if (!atEnd) fail("too many colons");
+  const sections = volumeSections(spec);
+  for (let index = 0; index < sections.length; index++) {
+    const section = sections[index] as string;
+    const atEnd = index === sections.length - 1;
+    if (section === "") throw invalidSpec(spec, "empty section between colons");
+    if (source === "" && atEnd) target = section;
+    else if (source === "") source = section;
+    else if (target === "") target = section;
+    else if (!atEnd) throw invalidSpec(spec, "too many colons");
     else {
-      for (const option of buffer.split(",")) {
+      for (const option of section.split(",")) {
         if (option === "ro") readOnly = true;
         else if (option === "rw") readOnly = false;
         else if (option === "nocopy") nocopy = true;
@@ -59,26 +57,7 @@ export function parseVolumeSpec(spec: string): Mapping {
         // Anything else (cached, delegated, consistent, …) is ignored, as Compose does.
       }
     }
-    buffer = "";
-  };
-  const chars = [...spec];
-  chars.forEach((char, index) => {
-    // `${VAR:-a:b}` survives uninterpolated (config --no-interpolate): its colons are not separators.
-    if (char === "$" && chars[index + 1] === "{") {
-      substitutionDepth++;
-      buffer += char;
-      return;
-    }
-    if (char === "}" && substitutionDepth > 0) {
-      substitutionDepth--;
-      buffer += char;
-      return;
-    }
-    if (char === ":" && buffer.length === 1 && /^\p{L}$/u.test(buffer)) buffer += char; // Windows drive `C:`
-    else if (char === ":" && substitutionDepth === 0) flush(false);
-    else buffer += char;
-  });
-  flush(true);
+  }
 
   const volume: Mapping = {};
   const isBind = isFilePath(source);
@@ -97,18 +76,68 @@ export function parseVolumeSpec(spec: string): Mapping {
   return volume;
 }
 
+function invalidSpec(spec: string, reason: string): Error {
+  return new Error(`invalid spec: ${spec}: ${reason}`);
+}
+
+/** `source:target[:options]` with two-character sections at least, and no `${`: what most specs look like. */
+const simpleVolumeSpec = /^([^:$]{2,}):([^:$]{2,})(?::([^:$]+))?$/;
+
+/**
+ * The colon-separated sections of a spec, as compose-go's ParseVolume reads them: a colon inside
+ * `${…}` separates nothing, and neither does a Windows drive's (`C:`, a one-letter section).
+ * Sections may be empty; parseVolumeSpec refuses them.
+ */
+function volumeSections(spec: string): string[] {
+  // The common case in one match: no `${`, and no one-letter section that could be a drive.
+  const simple = simpleVolumeSpec.exec(spec);
+  if (simple !== null) return simple[3] === undefined ? [simple[1] as string, simple[2] as string] : [simple[1] as string, simple[2] as string, simple[3]];
+  const sections: string[] = [];
+  let buffer = "";
+  let substitutionDepth = 0;
+  // By code point.
+  const chars = [...spec];
+  for (let index = 0; index < chars.length; index++) {
+    const char = chars[index] as string;
+    // `${VAR:-a:b}` survives uninterpolated (config --no-interpolate): its colons are not separators.
+    if (char === "$" && chars[index + 1] === "{") {
+      substitutionDepth++;
+      buffer += char;
+      continue;
+    }
+    if (char === "}" && substitutionDepth > 0) {
+      substitutionDepth--;
+      buffer += char;
+      continue;
+    }
+    if (char === ":" && buffer.length === 1 && /^\p{L}$/u.test(buffer)) buffer += char; // Windows drive `C:`
+    else if (char === ":" && substitutionDepth === 0) {
+      sections.push(buffer);
+      buffer = "";
+    } else buffer += char;
+  }
+  sections.push(buffer);
+  return sections;
+}
+
 function isFilePath(source: string): boolean {
   if (source === "") return false;
   const first = source.charAt(0);
   if (first === "." || first === "/" || first === "~") return true;
   if (source.startsWith("\\\\")) return true; // Windows named pipe
-  const chars = [...source];
+  const chars: ArrayLike<string> = surrogate.test(source) ? [...source] : source;
   return chars.length > 1 && /^\p{L}$/u.test(chars[0] ?? "") && chars[1] === ":";
 }
+
+const surrogate = /[\uD800-\uDFFF]/;
+const cleanSlashPath = /^\/?(?:[^/]+\/)*[^/]+$/;
+const dotSegment = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /** Go's path.Clean: the shortest equivalent slash path. */
 export function cleanPath(path: string): string {
   if (path === "") return ".";
+  // Already clean (`/data`, `srv/www`): no empty, `.` or `..` segment, no trailing slash.
+  if (cleanSlashPath.test(path) && !dotSegment.test(path)) return path;
   const rooted = path.startsWith("/");
   const parts: string[] = [];
   for (const part of path.split("/")) {

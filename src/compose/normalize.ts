@@ -12,7 +12,7 @@
 // Origins follow moved values (a port range expanded into entries, a list turned into a map).
 
 import type { LoadContext, Pass } from "./context.js";
-import { isMapping, joinPath, type ComposeDocument, type Mapping } from "./document.js";
+import { deferredOrigins, isMapping, joinPath, type ComposeDocument, type Mapping } from "./document.js";
 import { bindProject, rememberBinding } from "./bind.js";
 import { canonicalDependsOn, withImpliedDependencies } from "./normalize-depends-on.js";
 import { canonicalEnvFile, resolveServiceEnvironment } from "./normalize-environment.js";
@@ -35,7 +35,7 @@ import {
   stringOrScalar,
   stringToList,
 } from "./normalize-service.js";
-import { normalizeError, RuleTable, type NormalizeScope, type RuleRow } from "./normalize-tree.js";
+import { normalizeError, OriginsLog, RuleTable, type NormalizeScope, type RuleRow } from "./normalize-tree.js";
 import { canonicalVolume } from "./normalize-volumes.js";
 import { resolveRelativePaths } from "./paths.js";
 import { projectToConfig } from "./serialize.js";
@@ -87,14 +87,14 @@ const defaultTable = new RuleTable(defaultRows);
 export const normalizePass: Pass = {
   name: "normalize",
   run(document, context) {
-    const scope: NormalizeScope = { context, origins: new Map(document.origins) };
+    const scope: NormalizeScope = { context, origins: new OriginsLog(document.origins) };
     let data = canonicalTable.apply(document.data, scope);
     data = defaultTable.apply(data, scope);
     data = resolveRelativePaths(data, context.projectDirectory, context.homeDirectory);
     data = normalizeServices(data, scope);
     data = withDefaultNetwork(data);
     data = withResourceNames(data, projectNameOf(data, context));
-    const origins = scope.origins;
+    const origins = deferredOrigins(() => scope.origins.current());
     const intermediate: ComposeDocument = { file: document.file, data, origins };
     const project = bindProject(intermediate, context);
     // The document's data is the printed model (it binds to the same project; the round-trip
@@ -122,7 +122,8 @@ function normalizeServices(data: Mapping, scope: NormalizeScope): Mapping {
   if (services === undefined || services === null) return data;
   if (!isMapping(services)) throw normalizeError(scope, "services", "services must be a mapping");
   const result: Mapping = {};
-  for (const [name, service] of Object.entries(services)) {
+  for (const name in services) {
+    const service = services[name];
     const path = joinPath("services", name);
     const body = service ?? {};
     if (!isMapping(body)) throw normalizeError(scope, path, `service ${name} must be a mapping`);

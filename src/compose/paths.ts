@@ -9,7 +9,7 @@
 //    not yet canonical syntax, so short volume specs and `build: ./dir` are handled too).
 
 import path from "node:path";
-import { isMapping, TaggedValue, type Mapping, type PathSegment } from "./document.js";
+import { copyMapping, isMapping, TaggedValue, type Mapping, type PathSegment } from "./document.js";
 
 // ---------------------------------------------------------------------------------------
 // Path tables
@@ -22,6 +22,10 @@ interface TableNode<Rule> {
   wildcard: TableNode<Rule> | undefined;
   /** The row that ends here (the lowest index wins, so the table's order decides). */
   row: { readonly index: number; readonly rule: Rule } | undefined;
+  /** The cursor that stands on this node alone: most steps end on one node, and need not allocate one. */
+  readonly alone: TableCursor<Rule>;
+  /** The keys of `literal`, listed on first use (the table is complete by then). */
+  literalKeys: readonly string[] | undefined;
 }
 
 /** Where a walk stands in a table: every trie node the path so far can still match. Empty: no row below. */
@@ -33,7 +37,11 @@ export interface PathTable<Rule> {
 }
 
 function newNode<Rule>(): TableNode<Rule> {
-  return { literal: new Map(), wildcard: undefined, row: undefined };
+  const alone: TableNode<Rule>[] = [];
+  const node: TableNode<Rule> = { literal: new Map(), wildcard: undefined, row: undefined, alone, literalKeys: undefined };
+  alone.push(node);
+  Object.freeze(alone);
+  return node;
 }
 
 export function compilePathTable<Rule>(rows: readonly PathTableRow<Rule>[]): PathTable<Rule> {
@@ -60,21 +68,33 @@ export function compilePathTable<Rule>(rows: readonly PathTableRow<Rule>[]): Pat
 
 const noMatch: TableCursor<never> = Object.freeze([]);
 
+// stepCursor and cursorRule run for every node a walk visits, mostly in cold code: indexed loops,
+// and no allocation when the step ends on a single node.
 export function stepCursor<Rule>(cursor: TableCursor<Rule>, segment: PathSegment): TableCursor<Rule> {
-  let next: TableNode<Rule>[] | undefined;
-  for (const node of cursor) {
+  let first: TableNode<Rule> | undefined;
+  let more: TableNode<Rule>[] | undefined;
+  for (let index = 0; index < cursor.length; index++) {
+    const node = cursor[index] as TableNode<Rule>;
     const literal = typeof segment === "string" ? node.literal.get(segment) : undefined;
-    if (literal !== undefined) (next ??= []).push(literal);
-    if (node.wildcard !== undefined) (next ??= []).push(node.wildcard);
+    if (literal !== undefined) {
+      if (first === undefined) first = literal;
+      else (more ??= [first]).push(literal);
+    }
+    const wildcard = node.wildcard;
+    if (wildcard !== undefined) {
+      if (first === undefined) first = wildcard;
+      else (more ??= [first]).push(wildcard);
+    }
   }
-  return next ?? noMatch;
+  return more ?? first?.alone ?? noMatch;
 }
 
 /** The rule of the first row (in table order) that matches exactly where the cursor stands. */
 export function cursorRule<Rule>(cursor: TableCursor<Rule>): Rule | undefined {
   let best: { readonly index: number; readonly rule: Rule } | undefined;
-  for (const node of cursor) {
-    if (node.row !== undefined && (best === undefined || node.row.index < best.index)) best = node.row;
+  for (let index = 0; index < cursor.length; index++) {
+    const row = (cursor[index] as TableNode<Rule>).row;
+    if (row !== undefined && (best === undefined || row.index < best.index)) best = row;
   }
   return best?.rule;
 }
@@ -226,8 +246,34 @@ export function absolutePath(value: string, baseDirectory: string, homeDirectory
 
 /** Go's filepath.Join: joined and cleaned, so no trailing separator survives (`./app/` → `/p/app`). */
 function joinClean(directory: string, relative: string): string {
+  const simple = simpleJoin(directory, relative);
+  if (simple !== undefined) return simple;
   const joined = path.join(directory, relative);
   return joined.length > 1 && joined.endsWith("/") ? joined.slice(0, -1) : joined;
+}
+
+/** Segments separated by single slashes, without a leading or trailing one. */
+const slashSeparated = /^(?:[^/]+\/)*[^/]+$/;
+/** A `.` or `..` segment. */
+const dotSegment = /(?:^|\/)\.\.?(?:\/|$)/;
+/** Directories known to be clean absolute paths other than `/` (path.join leaves them as they are). */
+const cleanDirectories = new Map<string, boolean>();
+
+/**
+ * path.join for the common case, a clean directory and a relative path with nothing to clean
+ * (`./data/web`): plain concatenation. path.join walks the text character by character in
+ * JavaScript, which in cold code costs microseconds per path, once per bind mount.
+ */
+function simpleJoin(directory: string, relative: string): string | undefined {
+  let clean = cleanDirectories.get(directory);
+  if (clean === undefined) {
+    clean = directory !== "/" && path.isAbsolute(directory) && path.normalize(directory) === directory && !directory.endsWith("/");
+    if (cleanDirectories.size < 1000) cleanDirectories.set(directory, clean);
+  }
+  if (!clean) return undefined;
+  const rest = relative.startsWith("./") ? relative.slice(2) : relative;
+  if (!slashSeparated.test(rest) || dotSegment.test(rest)) return undefined;
+  return `${directory}/${rest}`;
 }
 
 const onString =
@@ -347,25 +393,36 @@ function resolveNode(value: unknown, key: PathSegment, cursor: TableCursor<PathR
   const rule = cursorRule(cursor);
   const current = rule === undefined ? value : rule(value, key, resolver);
   if (Array.isArray(current)) {
-    let changed = current !== value;
-    const result = current.map((item, index) => {
+    // Copied only once an item changes.
+    let result: unknown[] | undefined;
+    for (let index = 0; index < current.length; index++) {
       const next = stepCursor(cursor, index);
-      if (next.length === 0) return item;
+      if (next.length === 0) continue;
+      const item: unknown = current[index];
       const resolved = resolveNode(item, index, next, resolver);
-      if (resolved !== item) changed = true;
-      return resolved;
-    });
-    return changed ? result : value;
+      if (resolved !== item) {
+        result ??= [...current];
+        result[index] = resolved;
+      }
+    }
+    return result ?? current;
   }
   if (isMapping(current)) {
     let result: Mapping | undefined = current === value ? undefined : current;
-    for (const childKey of Object.keys(current)) {
+    // Only the keys some row names can lead to a path (a service has a dozen keys, and at most a
+    // few of them hold paths): look those up, rather than trying every key of the mapping.
+    const only = cursor.length === 1 && cursor[0]?.wildcard === undefined ? cursor[0] : undefined;
+    const keys = only === undefined ? Object.keys(current) : (only.literalKeys ??= [...only.literal.keys()]);
+    for (let index = 0; index < keys.length; index++) {
+      const childKey = keys[index] as string;
+      if (only !== undefined && !Object.hasOwn(current, childKey)) continue;
       const next = stepCursor(cursor, childKey);
       if (next.length === 0) continue;
       const child = current[childKey];
       const resolved = resolveNode(child, childKey, next, resolver);
       if (resolved !== child) {
-        result ??= { ...current };
+        // Not on a single literal node: a wildcard, so names chosen by the user (services), possibly many.
+        result ??= only === undefined ? copyMapping(current) : { ...current };
         result[childKey] = resolved;
       }
     }

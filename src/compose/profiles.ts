@@ -7,7 +7,7 @@
 
 import { AggregateComposeError, ComposeError, ErrorCode } from "../errors.js";
 import type { Pass } from "./context.js";
-import { isMapping, isUnder, joinPath, positionOf, type Mapping } from "./document.js";
+import { deferredOrigins, isMapping, isUnder, joinPath, positionOf, type Mapping } from "./document.js";
 import { serviceNameOf } from "./paths.js";
 
 export function profilesOf(service: unknown): readonly string[] {
@@ -107,12 +107,15 @@ export const profilesPass: Pass = {
     const [first, ...others] = problems;
     if (first !== undefined) throw others.length === 0 ? first : new AggregateComposeError(ErrorCode.composeSemantic, problems);
 
-    const origins = new Map(document.origins);
-    for (const key of document.origins.keys()) {
-      const name = serviceNameOf(key);
-      if (name === undefined) continue;
-      if (inactive.has(name) || droppedPaths.some((dropped) => isUnder(key, dropped))) origins.delete(key);
-    }
+    const origins = deferredOrigins(() => {
+      const kept = new Map(document.origins);
+      for (const key of document.origins.keys()) {
+        const name = serviceNameOf(key);
+        if (name === undefined) continue;
+        if (inactive.has(name) || droppedPaths.some((dropped) => isUnder(key, dropped))) kept.delete(key);
+      }
+      return kept;
+    });
     return { file: document.file, data: { ...document.data, services: active }, origins };
   },
 };

@@ -111,8 +111,14 @@ function isIPv6(text: string): boolean {
   return halves.length === 2 ? count <= 7 : count === 8;
 }
 
+/** `published:target` or `target` in plain digits: what most ports look like. */
+const simplePortSpec = /^(?:([0-9]+):)?([0-9]+)$/;
+
 /** `[[host_ip:]published[-range]:]target[-range][/protocol]`, as Docker's port-spec parser reads it. */
 function isPortSpec(text: string): boolean {
+  // The common case without the splits below (the check runs once per port).
+  const simple = simplePortSpec.exec(text);
+  if (simple !== null) return Number(simple[2]) <= 65535 && (simple[1] === undefined || Number(simple[1]) <= 65535);
   const parts = text.split(":");
   const containerPart = parts[parts.length - 1] ?? "";
   const hostPort = parts.length >= 2 ? (parts[parts.length - 2] ?? "") : "";

@@ -126,19 +126,25 @@ function checkService(project: Project, service: Service, path: string, report: 
       report(joinPath(joinPath(joinPath(path, "develop"), "watch"), index), `services.${name}.develop.watch: target is required for non-rebuild actions: ${invalid}`);
     }
   });
-  const mounted = new Map<string, string>();
+  // Locations are written out only for a report (this runs for every mount of every service).
+  const mounted = new Map<string, readonly [attribute: string, index: number]>();
+  const locationOf = ([attribute, index]: readonly [string, number]): string => joinPath(joinPath(path, attribute), index);
   service.tmpfs.forEach((entry, index) => {
-    const location = joinPath(joinPath(path, "tmpfs"), index);
     const target = entry.split(":")[0] ?? entry;
     const previous = mounted.get(target);
-    if (previous !== undefined) report(location, `${location}: target ${target} already mounted as ${previous}`);
-    mounted.set(target, location);
+    if (previous !== undefined) {
+      const location = locationOf(["tmpfs", index]);
+      report(location, `${location}: target ${target} already mounted as ${locationOf(previous)}`);
+    }
+    mounted.set(target, ["tmpfs", index]);
   });
   service.volumes.forEach((mount, index) => {
-    const location = joinPath(joinPath(path, "volumes"), index);
     const previous = mounted.get(mount.target);
-    if (previous !== undefined) report(location, `${location}: target ${mount.target} already mounted as ${previous}`);
-    mounted.set(mount.target, location);
+    if (previous !== undefined) {
+      const location = locationOf(["volumes", index]);
+      report(location, `${location}: target ${mount.target} already mounted as ${locationOf(previous)}`);
+    }
+    mounted.set(mount.target, ["volumes", index]);
   });
 }
 
@@ -202,9 +208,11 @@ function checkResources(data: Mapping, report: Report): void {
 function checkPublishedPorts(project: Project, report: Report): void {
   interface Binding {
     readonly hostIp: string;
-    readonly location: string;
+    readonly index: number;
     readonly serviceName: string;
   }
+  // Locations and messages are written out only for a report (this runs for every port).
+  const locationOf = (serviceName: string, index: number): string => joinPath(joinPath(joinPath("services", serviceName), "ports"), index);
   const byPort = new Map<string, Binding[]>();
   for (const name of Object.keys(project.services).sort()) {
     const service = project.services[name];
@@ -212,21 +220,24 @@ function checkPublishedPorts(project: Project, report: Report): void {
     service.ports.forEach((port, index) => {
       const published = port.published;
       if (published === undefined || !/^[0-9]+$/.test(published) || Number(published) === 0) return;
-      const location = joinPath(joinPath(joinPath("services", name), "ports"), index);
       const hostIp = port.hostIp ?? "";
       const key = `${Number(published)}/${port.protocol}`;
-      const display = `${hostIp === "" ? "0.0.0.0" : hostIp}:${Number(published)}/${port.protocol}`;
+      const display = (): string => `${hostIp === "" ? "0.0.0.0" : hostIp}:${Number(published)}/${port.protocol}`;
       if (replicasOf(service) > 1) {
-        report(location, `service ${JSON.stringify(name)} publishes ${display} from ${replicasOf(service)} replicas: only one container can bind it`);
+        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${display()} from ${replicasOf(service)} replicas: only one container can bind it`);
       }
-      const bindings = byPort.get(key) ?? [];
+      let bindings = byPort.get(key);
+      if (bindings === undefined) {
+        bindings = [];
+        byPort.set(key, bindings);
+      }
       const clash = bindings.find((binding) => overlaps(binding.hostIp, hostIp));
       if (clash !== undefined) {
-        const owner = clash.serviceName === name ? clash.location : `${clash.location} (service ${JSON.stringify(clash.serviceName)})`;
-        report(location, `service ${JSON.stringify(name)} publishes ${display}, which ${owner} already publishes`);
+        const clashLocation = locationOf(clash.serviceName, clash.index);
+        const owner = clash.serviceName === name ? clashLocation : `${clashLocation} (service ${JSON.stringify(clash.serviceName)})`;
+        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${display()}, which ${owner} already publishes`);
       }
-      bindings.push({ hostIp, location, serviceName: name });
-      byPort.set(key, bindings);
+      bindings.push({ hostIp, index, serviceName: name });
     });
   }
 }

@@ -4,20 +4,27 @@
 // V8's interpreter, so hot loops lean on native string searches (indexOf) over char loops.
 //
 // Contract: on input it accepts it returns exactly what parse-yaml.ts's walker over the
-// `yaml` package returns (same data, same origins, same key order). On anything outside
+// `yaml` package returns (equal data, same origins, same key order; where the walker copies an
+// alias's value, this shares it, as nothing mutates values). On anything outside
 // the subset, or anything that is or might be an error, it returns undefined and the
 // caller falls back to the `yaml` package, which produces the positioned error messages.
 // Every rule below mirrors the `yaml` 2.x lexer/composer (cited by function name) or is
 // stricter than it; when in doubt, fall back.
 
 import type { SourcePosition } from "../errors.js";
-import { TaggedValue, type ComposeDocument, type Mapping } from "./document.js";
+import { markTagFree, TaggedValue, type ComposeDocument, type Mapping } from "./document.js";
 
 export interface FastParseOptions {
   /** The same limit the slow path enforces; above it we fall back and let it report. */
   readonly maxAliasExpansions: number;
   /** Told why the fast path gave up (for tests and debug logging). */
   readonly onFallback?: (reason: string, line: number) => void;
+  /**
+   * Record origins (the default). Without them the parser builds no path strings and no
+   * positions, which is most of its allocation; the result's origins are then empty, and
+   * everything else (data, and whether it falls back) is the same.
+   */
+  readonly positions?: boolean;
 }
 
 const TAB = 9;
@@ -81,6 +88,8 @@ interface Anchor {
   readonly aliasCount: number;
   /** For mappings: key → [start, end) of its origins in the log, for merge keys. */
   readonly keyRanges: Map<string, readonly [number, number]> | undefined;
+  /** Object.keys of the value, listed on its first merge (`<<: *defaults` in every service). */
+  keys: readonly string[] | undefined;
 }
 
 export function parseComposeYamlFast(file: string, text: string, options: FastParseOptions): ComposeDocument | undefined {
@@ -94,7 +103,7 @@ export function parseComposeYamlFast(file: string, text: string, options: FastPa
       return undefined;
     }
   }
-  const parser = new FastParser(file, source, options.maxAliasExpansions);
+  const parser = new FastParser(file, source, options.maxAliasExpansions, options.positions ?? true);
   try {
     return parser.parseDocument();
   } catch (error) {
@@ -135,11 +144,15 @@ class FastParser {
   // Node properties just read by readProps().
   private propAnchor: AnchorProp | undefined = undefined;
   private propTag = TAG_NONE;
+  /** Whether a `!reset` or `!override` was read: without one, the result holds no TaggedValue. */
+  private tagged = false;
 
   constructor(
     private readonly file: string,
     private readonly src: string,
     private readonly maxAliasExpansions: number,
+    /** Whether origins are recorded; without them paths are "" throughout (see FastParseOptions). */
+    private readonly positions: boolean,
   ) {
     this.len = src.length;
   }
@@ -158,11 +171,20 @@ class FastParser {
   }
 
   private record(path: string, position: SourcePosition): void {
+    if (!this.positions) return;
     this.origins.set(path, position);
     if (this.anchorDepth > 0) {
       this.logPaths.push(path);
       this.logPositions.push(position);
     }
+  }
+
+  // Without positions, paths are "" throughout: call sites test `this.positions` before building
+  // one (inline, as these run once per key and item, in cold code).
+
+  /** record() at `index` on the current line, building the position only when it is kept. */
+  private recordAt(path: string, index: number): void {
+    if (this.positions) this.record(path, this.position(index));
   }
 
   // ---------------------------------------------------------------------------------------
@@ -181,7 +203,7 @@ class FastParser {
     // Empty documents, `%` directives, top-level scalars and sequences, and indented roots
     // all fall back: the slow path owns those errors.
     if (indent !== 0) this.fail("no mapping at column 1");
-    this.record("", this.position(this.pos));
+    this.recordAt("", this.pos);
     let data: Mapping;
     if (this.at(this.pos) === LBRACE) {
       // A flow mapping as the whole document: no block indentation applies (indentNext 0).
@@ -197,6 +219,7 @@ class FastParser {
       next = this.nextContentLine();
     }
     if (next !== EOF_LINE) this.fail("content after the top-level mapping");
+    if (!this.tagged) markTagFree(data);
     return { file: this.file, data, origins: this.origins };
   }
 
@@ -295,7 +318,7 @@ class FastParser {
     let merges: Anchor[] | undefined;
     for (;;) {
       const keyStart = this.pos;
-      const keyPosition: SourcePosition = { file: this.file, line: this.lineNo, column: keyStart - this.lineStart + 1 };
+      const keyPosition = this.positions ? this.position(keyStart) : undefined;
       const char = src.charCodeAt(keyStart);
       let key: string;
       let isMergeKey = false;
@@ -324,9 +347,9 @@ class FastParser {
         merges = this.parseMergeValue(indent);
       } else {
         if (Object.hasOwn(result, key) || (key === "<<" && merges !== undefined)) this.fail("duplicate key");
-        const keyPath = childPath(path, key);
+        const keyPath = this.positions ? childPath(path, key) : "";
         const rangeStart = this.logPaths.length;
-        this.record(keyPath, keyPosition);
+        if (keyPosition !== undefined) this.record(keyPath, keyPosition);
         const value = this.parseBlockValue(indent, keyPath, true, false);
         if (key === "__proto__") setOwn(result, key, value);
         else result[key] = value;
@@ -347,7 +370,7 @@ class FastParser {
     const result: unknown[] = [];
     for (let index = 0; ; index++) {
       this.pos++; // past `-`
-      result.push(this.parseBlockValue(indent, `${path}[${index}]`, false, true));
+      result.push(this.parseBlockValue(indent, this.positions ? `${path}[${index}]` : "", false, true));
       const next = this.nextContentLine();
       if (next === indent && src.charCodeAt(this.pos) === DASH && this.isBlankAt(this.pos + 1)) continue;
       if (next > indent) this.fail("bad indentation of a sequence item");
@@ -378,7 +401,7 @@ class FastParser {
     }
     if (char === LF || char === HASH || this.pos >= this.len) {
       // An empty scalar sits after the indicator, props and spaces (emptyScalarPosition).
-      const emptyPosition = this.position(this.pos);
+      const emptyPosition = this.positions ? this.position(this.pos) : undefined;
       this.finishLine();
       const next = this.nextContentLine();
       if (next > parentIndent) return this.parseNodeAtLineStart(parentIndent, path, recordSelf, anchor, tag);
@@ -389,7 +412,7 @@ class FastParser {
         const value = this.withCollectionTag(this.parseBlockSeq(parentIndent, path), tag);
         return this.defineAnchor(anchor, value, path, logStart, countStart, undefined);
       }
-      if (recordSelf) this.record(path, emptyPosition);
+      if (recordSelf && emptyPosition !== undefined) this.record(path, emptyPosition);
       const value = emptyValue(tag);
       return this.defineAnchor(anchor, value, path, this.logPaths.length, this.aliasCount, undefined);
     }
@@ -407,7 +430,7 @@ class FastParser {
   ): unknown {
     const start = this.pos;
     const char = this.src.charCodeAt(start);
-    if (recordSelf) this.record(path, this.position(start));
+    if (recordSelf && this.positions) this.recordAt(path, start);
     const logStart = this.logPaths.length;
     const countStart = this.aliasCount;
     let value: unknown;
@@ -468,7 +491,7 @@ class FastParser {
     const start = this.pos;
     const column = start - this.lineStart;
     const char = this.at(start);
-    if (recordSelf) this.record(path, this.position(start));
+    if (recordSelf && this.positions) this.recordAt(path, start);
     const logStart = this.logPaths.length;
     const countStart = this.aliasCount;
     let value: unknown;
@@ -547,6 +570,7 @@ class FastParser {
         else if (name === "!override") tag = TAG_OVERRIDE;
         else if (name === "!!str") tag = TAG_STR;
         else this.fail(`unsupported tag ${name}`);
+        if (tag === TAG_RESET || tag === TAG_OVERRIDE) this.tagged = true;
         this.pos = index;
       } else break;
       // Props must be separated from what follows by white space.
@@ -612,6 +636,7 @@ class FastParser {
         logEnd: this.logPaths.length,
         aliasCount: this.aliasCount - countStart,
         keyRanges,
+        keys: undefined,
       });
     }
     return value;
@@ -639,11 +664,15 @@ class FastParser {
     return anchor;
   }
 
-  /** An alias as a value: a fresh copy, with the anchored node's origins replayed under `path`. */
+  /**
+   * An alias as a value, with the anchored node's origins replayed under `path`. The slow walker
+   * builds a new copy per alias; here every alias shares the anchored value (equal, and no pass
+   * ever mutates a value), which spares a copy of `<<: *defaults` in each of 1,000 services.
+   */
   private expandAlias(path: string, inFlow: boolean): unknown {
     const anchor = this.resolveAlias(inFlow);
     this.replayOrigins(anchor, anchor.logStart, anchor.logEnd, path);
-    return cloneValue(anchor.value);
+    return anchor.value;
   }
 
   private replayOrigins(anchor: Anchor, start: number, end: number, path: string): void {
@@ -660,12 +689,12 @@ class FastParser {
   private parseMergeValue(mapIndent: number): Anchor[] {
     while (this.at(this.pos) === SPACE) this.pos++;
     const char = this.at(this.pos);
-    const sources: Anchor[] = [];
     if (char === STAR) {
-      sources.push(this.resolveAlias(false));
+      const source = this.resolveAlias(false);
       this.finishLine();
-      return sources;
+      return [source];
     }
+    const sources: Anchor[] = [];
     if (char === LBRACKET) {
       this.pos++;
       this.skipFlowSpace(mapIndent, 1);
@@ -703,17 +732,20 @@ class FastParser {
 
   /** Merge keys as the slow walker applies them: explicit keys win, then the first listed map. */
   private applyMerges(result: Mapping, path: string, sources: readonly Anchor[], ranges: Map<string, readonly [number, number]> | undefined): void {
-    for (const source of sources) {
+    for (let sourceIndex = 0; sourceIndex < sources.length; sourceIndex++) {
+      const source = sources[sourceIndex] as Anchor;
       const value = source.value;
       if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof TaggedValue) {
         this.fail("merge key refers to a non-mapping");
       }
       const sourceMap = value as Mapping;
-      for (const key of Object.keys(sourceMap)) {
+      const keys = (source.keys ??= Object.keys(sourceMap));
+      for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
+        const key = keys[keyIndex] as string;
         if (Object.hasOwn(result, key)) continue;
         const range = source.keyRanges?.get(key);
         if (range === undefined) this.fail("merged mapping without key origins");
-        setOwn(result, key, cloneValue(sourceMap[key]));
+        setOwn(result, key, sourceMap[key]);
         const start = this.logPaths.length;
         this.replayOrigins(source, range[0], range[1], path);
         ranges?.set(key, [start, this.logPaths.length]);
@@ -743,7 +775,7 @@ class FastParser {
       const char = this.at(this.pos);
       if (char === RBRACKET) break;
       if (char === COMMA) this.fail("empty flow sequence item");
-      result.push(this.parseFlowNode(parentIndent, `${path}[${result.length}]`, depth, true));
+      result.push(this.parseFlowNode(parentIndent, this.positions ? `${path}[${result.length}]` : "", depth, true));
       this.skipFlowSpace(parentIndent, depth);
       const next = this.at(this.pos);
       if (next === COMMA) {
@@ -768,7 +800,7 @@ class FastParser {
       if (char === RBRACE) break;
       if (char === COMMA) this.fail("empty flow mapping entry");
       const keyStart = this.pos;
-      const keyPosition = this.position(keyStart);
+      const keyPosition = this.positions ? this.position(keyStart) : undefined;
       let key: string;
       let isMergeKey = false;
       if (char === DQUOTE || char === SQUOTE) {
@@ -801,9 +833,9 @@ class FastParser {
         merges = this.parseFlowMergeValue(parentIndent, depth);
       } else {
         if (Object.hasOwn(result, key) || (key === "<<" && merges !== undefined)) this.fail("duplicate key");
-        const keyPath = childPath(path, key);
+        const keyPath = this.positions ? childPath(path, key) : "";
         const rangeStart = this.logPaths.length;
-        this.record(keyPath, keyPosition);
+        if (keyPosition !== undefined) this.record(keyPath, keyPosition);
         const next = this.at(this.pos);
         setOwn(result, key, next === COMMA || next === RBRACE ? null : this.parseFlowNode(parentIndent, keyPath, depth, false));
         ranges?.set(key, [rangeStart, this.logPaths.length]);
@@ -856,7 +888,7 @@ class FastParser {
       char = this.at(this.pos);
     }
     const start = this.pos;
-    if (recordSelf) this.record(path, this.position(start));
+    if (recordSelf && this.positions) this.recordAt(path, start);
     const logStart = this.logPaths.length;
     const countStart = this.aliasCount;
     let value: unknown;
@@ -1559,16 +1591,6 @@ function childPath(parent: string, key: string): string {
 function setOwn(target: Mapping, key: string, value: unknown): void {
   if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
-}
-
-/** Each alias expansion gets its own copy, as the slow walker builds one per visit. */
-function cloneValue(value: unknown): unknown {
-  if (typeof value !== "object" || value === null) return value;
-  if (Array.isArray(value)) return value.map(cloneValue);
-  if (value instanceof TaggedValue) return new TaggedValue(value.tag, cloneValue(value.value));
-  const copy: Mapping = {};
-  for (const key of Object.keys(value)) setOwn(copy, key, cloneValue((value as Mapping)[key]));
-  return copy;
 }
 
 /** For tests: must build the same strings as document.ts's joinPath. */

@@ -1,7 +1,6 @@
 // `berth config`: print the resolved model as `docker compose config` does.
 
 import { readSync, writeFileSync } from "node:fs";
-import { stringify } from "yaml";
 import { loadProject, projectToConfig, TaggedValue, type Mapping } from "../../compose/index.js";
 import { BerthError, ErrorCode } from "../../errors.js";
 import { loaderOptions, type GlobalOptions } from "../global-options.js";
@@ -46,12 +45,12 @@ export async function runConfig(globals: GlobalOptions, serviceNames: readonly s
   const selected = serviceNames.length === 0 ? config : selectServices(config, serviceNames);
   const list = listing(selected, options, loaded.name);
   if (list !== undefined) return emit(list.join("\n"), options);
-  const text = options.format === "json" ? JSON.stringify(selected, null, 2) : stringify(selected, yamlOptions);
+  // The YAML printer loads only when YAML is printed (`config -q` and JSON never need it).
+  const text =
+    options.format === "json" ? JSON.stringify(selected, null, 2) : (await import("../yaml-output.js")).toYaml(selected);
   // Compose escapes every `$` of interpolated output, so the printed file reads back unchanged.
   await emit(options.interpolate ? text.replaceAll("$", "$$$$") : text, options);
 }
-
-const yamlOptions = { indent: 2, indentSeq: true, lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false } as const;
 
 function listing(config: Mapping, options: ConfigOptions, projectName: string): string[] | undefined {
   const services = asMapping(config["services"]);

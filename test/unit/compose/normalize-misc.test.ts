@@ -54,6 +54,14 @@ describe("normalize: durations, sizes, cpus", () => {
     ]);
   });
 
+  it("reads a whole number and a unit exactly, and beyond 2^53 nanoseconds as Go does", () => {
+    expect(parseDuration("30s")).toBe(30_000_000_000);
+    expect(parseDuration("2w")).toBe(1_209_600_000_000_000);
+    expect(parseDuration("9007199254740993ns")).toBe(Number(9007199254740993n));
+    expect(() => parseDuration("30x")).toThrow('unknown unit "x" in duration "30x"');
+    expect(() => parseDuration("9223372036854775808ns")).toThrow('invalid duration "9223372036854775808ns"');
+  });
+
   it("normalizes a healthcheck", () => {
     expect(service("healthcheck:", "  test: curl -f http://localhost", "  interval: 1m", "  timeout: 5s", "  retries: 0", "  start_period: 30s")["healthcheck"]).toEqual({
       test: ["CMD-SHELL", "curl -f http://localhost"],

@@ -45,6 +45,13 @@ describe("normalize: ports", () => {
     ]);
   });
 
+  it("reads plain published:target the way the general path does (leading zeros, limits)", () => {
+    expect(parsePortSpec("08080:080")).toEqual([{ mode: "ingress", target: 80, published: "8080", protocol: "tcp" }]);
+    expect(parsePortSpec("65535")).toEqual([{ mode: "ingress", target: 65535, protocol: "tcp" }]);
+    expect(() => parsePortSpec("65536")).toThrow("Invalid containerPort: 65536");
+    expect(() => parsePortSpec("65536:80")).toThrow("Invalid hostPort: 65536");
+  });
+
   it("orders an expanded range as Compose does: by port text", () => {
     expect(parsePortSpec("9-10").map((port) => port["target"])).toEqual([10, 9]);
   });

@@ -96,6 +96,12 @@ describe("normalize: volumes", () => {
     expect(parseVolumeSpec("C:\\data:/data")).toEqual({ type: "bind", source: "C:\\data", target: "/data", bind: { create_host_path: true } });
   });
 
+  it("reads any one-letter section as a drive, as compose-go does (the quick path must not split it)", () => {
+    expect(parseVolumeSpec("a:b:/data")).toEqual({ type: "bind", source: "a:b", target: "/data", bind: { create_host_path: true } });
+    expect(parseVolumeSpec("data:c:ro")).toEqual({ type: "volume", source: "data", target: "c:ro", volume: {} });
+    expect(parseVolumeSpec("./src:/app/:ro")).toEqual({ type: "bind", source: "./src", target: "/app", read_only: true, bind: { create_host_path: true } });
+  });
+
   it.each([
     ["too many colons", '"/a:/b:ro:extra"', "invalid spec: /a:/b:ro:extra: too many colons"],
     ["an empty section", '"/a::/b"', "invalid spec: /a::/b: empty section between colons"],

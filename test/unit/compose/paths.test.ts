@@ -74,6 +74,8 @@ describe("splitVolumeSpec", () => {
 describe("resolveRelativePaths", () => {
   it("resolves build as a string and build.context, leaving remote contexts", () => {
     expect(resolveService({ build: "./app" })["build"]).toBe("/project/app");
+    expect(resolveService({ build: "./a/./b/../c//d/" })["build"]).toBe("/project/a/c/d");
+    expect(resolveService({ build: "a/.hidden/..x" })["build"]).toBe("/project/a/.hidden/..x");
     expect(resolveService({ build: "app/" })["build"]).toBe("/project/app");
     expect(resolveService({ build: "." })["build"]).toBe("/project");
     expect(resolveService({ build: { context: "..", dockerfile: "Dockerfile.dev" } })["build"]).toEqual({
