@@ -133,14 +133,10 @@ class FastParser {
   /** How many anchored nodes are being read; origins are logged only inside one. */
   private anchorDepth = 0;
   // nextColon/nextHash/nextBackslash: where the last search started and what it found.
-  private colonFrom = Number.MAX_SAFE_INTEGER;
-  private colonAt = 0;
-  private hashFrom = Number.MAX_SAFE_INTEGER;
-  private hashAt = 0;
-  private backslashFrom = Number.MAX_SAFE_INTEGER;
-  private backslashAt = 0;
-  private newlineFrom = Number.MAX_SAFE_INTEGER;
-  private newlineAt = 0;
+  private readonly colons: ForwardSearch;
+  private readonly hashes: ForwardSearch;
+  private readonly backslashes: ForwardSearch;
+  private readonly newlines: ForwardSearch;
   // Node properties just read by readProps().
   private propAnchor: AnchorProp | undefined = undefined;
   private propTag = TAG_NONE;
@@ -155,6 +151,10 @@ class FastParser {
     private readonly positions: boolean,
   ) {
     this.len = src.length;
+    this.colons = new ForwardSearch(src, ":");
+    this.hashes = new ForwardSearch(src, "#");
+    this.backslashes = new ForwardSearch(src, "\\");
+    this.newlines = new ForwardSearch(src, "\n");
   }
 
   private fail(reason: string): never {
@@ -1063,40 +1063,22 @@ class FastParser {
     return end;
   }
 
-  // The first `:` / `#` / `\\` at or after `from`, or the text length. Each remembers its last
-  // answer so that scanning forward never searches the same stretch twice (a file without any
-  // `#` would otherwise cost a search to its end per line).
+  // The first `:` / `#` / `\\` / newline at or after `from`, or the text length.
   private nextColon(from: number): number {
-    if (from >= this.colonFrom && this.colonAt >= from) return this.colonAt;
-    const found = this.src.indexOf(":", from);
-    this.colonFrom = from;
-    this.colonAt = found === -1 ? this.len : found;
-    return this.colonAt;
+    return this.colons.next(from);
   }
 
   private nextHash(from: number): number {
-    if (from >= this.hashFrom && this.hashAt >= from) return this.hashAt;
-    const found = this.src.indexOf("#", from);
-    this.hashFrom = from;
-    this.hashAt = found === -1 ? this.len : found;
-    return this.hashAt;
+    return this.hashes.next(from);
   }
 
   /** The end of the line `from` lies on (a key and its value share one search). */
   private lineEndFrom(from: number): number {
-    if (from >= this.newlineFrom && this.newlineAt >= from) return this.newlineAt;
-    const found = this.src.indexOf("\n", from);
-    this.newlineFrom = from;
-    this.newlineAt = found === -1 ? this.len : found;
-    return this.newlineAt;
+    return this.newlines.next(from);
   }
 
   private nextBackslash(from: number): number {
-    if (from >= this.backslashFrom && this.backslashAt >= from) return this.backslashAt;
-    const found = this.src.indexOf("\\", from);
-    this.backslashFrom = from;
-    this.backslashAt = found === -1 ? this.len : found;
-    return this.backslashAt;
+    return this.backslashes.next(from);
   }
 
   /**
@@ -1595,3 +1577,26 @@ function setOwn(target: Mapping, key: string, value: unknown): void {
 
 /** For tests: must build the same strings as document.ts's joinPath. */
 export { childPath as childPathForTest };
+
+/**
+ * The first occurrence of one character at or after a position, remembering its last answer so
+ * that scanning forward never searches the same stretch twice (a file without any `#` would
+ * otherwise cost a search to its end per line).
+ */
+class ForwardSearch {
+  private from = Number.MAX_SAFE_INTEGER;
+  private at = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly character: string,
+  ) {}
+
+  next(from: number): number {
+    if (from >= this.from && this.at >= from) return this.at;
+    const found = this.text.indexOf(this.character, from);
+    this.from = from;
+    this.at = found === -1 ? this.text.length : found;
+    return this.at;
+  }
+}

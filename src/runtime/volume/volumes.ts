@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync, lstatSync } from 
 import path from "node:path";
 import { BerthError } from "../../errors.js";
 import { randomBytes } from "../random.js";
-import { readJsonFile, withLock, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { processAlive, readJsonFile, withLock, writeJsonAtomic, type RuntimePaths } from "../state.js";
 
 export const VolumeErrorCode = {
   notFound: "E_VOLUME_NOT_FOUND",
@@ -238,7 +238,7 @@ export function createVolumeService(options: VolumeServiceOptions): VolumeServic
     }
     for (const entry of entries) {
       const pid = Number(/-(\d+)(?:-[0-9a-f]+)?$/.exec(entry)?.[1]);
-      if (Number.isInteger(pid) && pid !== process.pid && processGone(pid)) rmSync(path.join(root, entry), { recursive: true, force: true });
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(path.join(root, entry), { recursive: true, force: true });
     }
   };
 
@@ -288,15 +288,6 @@ function safeRegExp(pattern: string): RegExp | undefined {
     return new RegExp(pattern);
   } catch {
     return undefined;
-  }
-}
-
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 
