@@ -109,6 +109,12 @@ function readPending(directory: string): Pending | undefined {
   }
 }
 
+/** `.creating-<id>-<pid>` and `.removing-<id>-<pid>` end with their owner's pid. */
+function ownerPidFromName(entry: string): number | undefined {
+  const match = /-(\d+)$/.exec(entry);
+  return match === null ? undefined : Number(match[1]);
+}
+
 function safeMtime(file: string): number {
   try {
     return statSync(file).mtimeMs;
@@ -129,8 +135,10 @@ export async function sweepAbandoned(context: LifecycleContext): Promise<void> {
   for (const entry of entries) {
     const abandoned = path.join(directory, entry);
     const pending = readPending(abandoned);
-    if (pending !== undefined && pending.pid !== process.pid && processRunning(pending.pid)) continue;
-    if (pending === undefined && Date.now() - safeMtime(abandoned) < 60_000) continue;
+    // The owner's pid is in the name too, so a kill between mkdir and writing pending.json is swept at once.
+    const owner = pending?.pid ?? ownerPidFromName(entry);
+    if (owner !== undefined && owner !== process.pid && processRunning(owner)) continue;
+    if (owner === undefined && Date.now() - safeMtime(abandoned) < 60_000) continue;
     unmountAll(abandoned);
     for (const name of pending?.anonymousVolumes ?? []) await context.volumes.remove(name, { force: true }).catch(() => undefined);
     rmSync(abandoned, { recursive: true, force: true });
@@ -218,7 +226,7 @@ export async function createContainer(context: LifecycleContext, spec: Container
 
     // Everything is written into a hidden directory and becomes visible in one rename, so its
     // files need no rename of their own: only the record is fsynced before the commit.
-    const temporary = path.join(containersDirectory(paths), `${creatingPrefix}${id}`);
+    const temporary = path.join(containersDirectory(paths), `${creatingPrefix}${id}-${process.pid}`);
     const files = containerFiles(paths, id, temporary);
     try {
       mkdirSync(temporary, { recursive: true, mode: 0o710 });
@@ -258,8 +266,9 @@ export async function createContainer(context: LifecycleContext, spec: Container
       if (bundle.oci !== undefined) writeFileSync(files.ociConfig, json(bundle.oci));
       writeFileSync(files.shimConfig, json(bundle.shim));
       writeJsonAtomic(files.record, record);
-      rmSync(path.join(temporary, "pending.json"), { force: true });
       renameSync(temporary, finalFiles.bundle);
+      // Dropped only after the commit: a kill before it leaves pending.json naming the anonymous volumes to sweep.
+      rmSync(path.join(finalFiles.bundle, "pending.json"), { force: true });
     } catch (error) {
       unmountAll(temporary);
       for (const volume of anonymousVolumes) await volumes.remove(volume, { force: true }).catch(() => undefined);

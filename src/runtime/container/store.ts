@@ -6,7 +6,7 @@
 //                           hostname hosts resolv.conf             bound into the container
 //                           upper/ work/ merged/                   the overlay
 //                           <id>-json.log[.N]                      the log (written by the shim)
-//   <state>/containers/.creating-<id>/      a create in progress (renamed into place when complete)
+//   <state>/containers/.creating-<id>-<pid>/ a create in progress (renamed into place when complete)
 //   <state>/locks/container-<id>.lock       per-container lock; container-names.lock for names
 //   <run>/containers/<id>/                  shim.pid status.json health.json stdin stop-timeout (per boot)
 
