@@ -830,6 +830,15 @@ int config_load_shim(const char *path, struct shim_config *out, struct shim_erro
 	if (stop_signal < 1 || stop_signal > 64)
 		return error_setx(error, "%s: stop.signal: %lld is not a signal", path, (long long)stop_signal);
 	out->stop_signal = (int)stop_signal;
+	const struct json_value *dns = json_get(root, "dns");
+	if (dns && dns->type != JSON_NULL) {
+		if (dns->type != JSON_OBJECT)
+			return type_error(&reader, "dns", "an object or null", dns);
+		if (read_string(&reader, dns, "config", "dns.config", &out->dns_config) < 0)
+			return -1;
+		if (!out->dns_config || out->dns_config[0] != '/')
+			return error_setx(error, "%s: dns.config: must be an absolute path", path);
+	}
 	return read_healthcheck(&reader, root, out);
 }
 

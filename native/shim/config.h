@@ -148,6 +148,7 @@ struct shim_config {
 	bool init;
 	bool has_healthcheck;
 	struct shim_healthcheck healthcheck;
+	char *dns_config; /* dns.json of the embedded DNS server (dns.h), or NULL */
 };
 
 int config_load_oci(const char *path, const char *bundle_dir, struct oci_config *config, struct shim_error *error);

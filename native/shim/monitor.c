@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "cgroups.h"
 #include "clock.h"
 #include "config.h"
+#include "dns.h"
 #include "files.h"
 #include "health.h"
 #include "json.h"
@@ -419,6 +421,8 @@ static void supervise(struct monitor *monitor)
 			deadline = earliest(deadline, monitor->kill_deadline_ms);
 		if (monitor->state == STATE_RUNNING && monitor->shim->has_healthcheck)
 			deadline = earliest(deadline, health_next_deadline(&monitor->health));
+		if (dns_active())
+			deadline = earliest(deadline, dns_next_deadline());
 		int timeout = -1;
 		if (deadline) {
 			int64_t wait = deadline - clock_monotonic_ms();
@@ -426,7 +430,7 @@ static void supervise(struct monitor *monitor)
 		}
 		bool want_fifo = monitor->fifo_fd >= 0 && monitor->stdin_length == 0 && monitor->container_stdin >= 0;
 		bool want_stdin = monitor->container_stdin >= 0 && monitor->stdin_length > 0;
-		struct pollfd fds[6] = {
+		struct pollfd fds[6 + DNS_POLL_MAX] = {
 			{ .fd = monitor->signal_fd, .events = POLLIN },
 			{ .fd = monitor->out_fd, .events = POLLIN },
 			{ .fd = monitor->err_fd, .events = POLLIN },
@@ -434,7 +438,9 @@ static void supervise(struct monitor *monitor)
 			{ .fd = want_stdin ? monitor->container_stdin : -1, .events = POLLOUT },
 			{ .fd = monitor->shim->has_healthcheck ? health_output_fd(&monitor->health) : -1, .events = POLLIN },
 		};
-		if (poll(fds, 6, timeout) < 0 && errno != EINTR)
+		/* The DNS server's sockets follow the monitor's own six. */
+		size_t dns_count = dns_active() ? dns_poll_fds(fds + 6) : 0;
+		if (poll(fds, 6 + dns_count, timeout) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents & POLLIN)
 			handle_signals(monitor);
@@ -447,6 +453,8 @@ static void supervise(struct monitor *monitor)
 		if (fds[5].revents && health_output_fd(&monitor->health) >= 0)
 			health_on_output(&monitor->health);
 		int64_t now = clock_monotonic_ms();
+		if (dns_count)
+			dns_process(fds + 6, dns_count, now);
 		if (monitor->state == STATE_RUNNING && !monitor->killed && monitor->kill_deadline_ms &&
 		    now >= monitor->kill_deadline_ms) {
 			kill(monitor->pid, SIGKILL);
@@ -468,6 +476,7 @@ static void teardown(struct monitor *monitor, bool unmount_rootfs)
 	struct shim_error error = { 0 };
 	if (monitor->shim->has_healthcheck)
 		health_container_stopped(&monitor->health);
+	dns_stop();
 	close_fd(&monitor->fifo_fd);
 	if (monitor->fifo_path)
 		unlink(monitor->fifo_path);
@@ -518,6 +527,20 @@ static int open_stdin_fifo(struct monitor *monitor, struct shim_error *error)
 	return 0;
 }
 
+/* The embedded DNS server (dns.h), listening in the container's network namespace before
+ * the container's first process runs. Never fatal: problems go to <runDir>/dns.log. */
+static void start_dns(struct monitor *monitor)
+{
+	const char *netns_path = NULL;
+	for (size_t i = 0; i < monitor->config->namespace_count; i++) {
+		if (monitor->config->namespaces[i].type == CLONE_NEWNET && monitor->config->namespaces[i].path)
+			netns_path = monitor->config->namespaces[i].path;
+	}
+	char *log_path = path_join(monitor->shim->run_dir, "dns.log");
+	dns_start(monitor->shim->dns_config, netns_path, log_path);
+	free(log_path);
+}
+
 /* Everything up to the ready line; returns 0 when the container runs. */
 /* Not inlined, for the same reason as load_inputs. */
 __attribute__((noinline)) static int run_start(struct monitor *monitor, int ready_fd)
@@ -552,6 +575,8 @@ __attribute__((noinline)) static int run_start(struct monitor *monitor, int read
 		error_set(&error, ENOMEM, "healthcheck");
 		goto fail;
 	}
+	if (monitor->shim->dns_config)
+		start_dns(monitor);
 	if (start_container(monitor, &error) < 0)
 		goto fail;
 	write_status(monitor);

@@ -6,6 +6,7 @@ import type { GlobalOptions } from "./global-options.js";
 import { exitStatusFor, printError } from "./output.js";
 import { registerContainerCommands } from "./register-container.js";
 import { registerImageCommands } from "./register-image.js";
+import { registerNetworkCommands } from "./register-network.js";
 import { registerVolumeCommands } from "./register-volume.js";
 
 declare const BERTH_VERSION: string;
@@ -57,10 +58,11 @@ function buildProgram(): Command {
       await runConfig(globals(), services, options);
     });
 
-  // Management commands, with the flags of Docker's `docker container|image|volume …`.
+  // Management commands, with the flags of Docker's `docker container|image|volume|network …`.
   registerContainerCommands(program, globals);
   registerImageCommands(program, globals);
   registerVolumeCommands(program, globals);
+  registerNetworkCommands(program, globals);
 
   program
     .command("version")

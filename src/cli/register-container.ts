@@ -47,8 +47,21 @@ function addCreateOptions(command: Command): Command {
     .option("--entrypoint <string>", "Overwrite the default ENTRYPOINT of the image")
     .option("-l, --label <list>", "Set meta data on a container", collect)
     .option("--label-file <list>", "Read in a line delimited file of labels", collect)
-    .addOption(new Option("--network <network>", "Connect a container to a network (none or host)").default(undefined))
-    .addOption(new Option("--net <network>").hideHelp())
+    .option("--network <network>", "Connect a container to a network (repeatable; bridge, host, none, container:<name|id>, or a network's name)", collect)
+    .addOption(new Option("--net <network>").argParser(collect).hideHelp())
+    .option("--network-alias <list>", "Add network-scoped alias for the container", collect)
+    .addOption(new Option("--net-alias <list>").argParser(collect).hideHelp())
+    .option("--ip <string>", "IPv4 address (e.g., 172.30.100.104)")
+    .option("--ip6 <string>", "IPv6 address (e.g., 2001:db8::33)")
+    .option("--mac-address <string>", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+    .option("--dns <list>", "Set custom DNS servers", collect)
+    .option("--dns-search <list>", "Set custom DNS search domains", collect)
+    .option("--dns-option <list>", "Set DNS options", collect)
+    .addOption(new Option("--dns-opt <list>").argParser(collect).hideHelp())
+    .option("--add-host <list>", "Add a custom host-to-IP mapping (host:ip)", collect)
+    .option("--expose <list>", "Expose a port or a range of ports", collect)
+    .option("-p, --publish <list>", "Publish a container's port(s) to the host", collect)
+    .option("-P, --publish-all", "Publish all exposed ports to random ports")
     .option("-h, --hostname <string>", "Container host name")
     .option("--domainname <string>", "Container NIS domain name")
     .option("--stop-signal <string>", "Signal to stop the container")
@@ -57,7 +70,6 @@ function addCreateOptions(command: Command): Command {
     .option("-i, --interactive", "Keep STDIN open even if not attached")
     .option("--log-driver <string>", "Logging driver for the container (json-file)")
     .option("--log-opt <list>", "Log driver options (max-size=, max-file=)", collect)
-    .addOption(new Option("-p, --publish <list>", "Publish a container's port(s) to the host (needs networks)").argParser(collect))
     .option("--rm", "Automatically remove the container and its associated anonymous volumes when it exits")
     .option("-q, --quiet", "Suppress the pull output")
     .helpOption("--help", "Print usage");
@@ -267,6 +279,17 @@ function defineContainerSubcommands(container: Command): void {
         await run(containers);
       });
   }
+
+  container
+    .command("port")
+    .description("List port mappings or a specific mapping for the container")
+    .usage("CONTAINER [PRIVATE_PORT[/PROTO]]")
+    .argument("<container>")
+    .argument("[port]")
+    .action(async (name: string, port: string | undefined) => {
+      const { runContainerPort } = await import("./commands/network.js");
+      await runContainerPort(name, port);
+    });
 
   container
     .command("rename")

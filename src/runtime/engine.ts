@@ -3,7 +3,9 @@
 // Dependencies arrive as options with real defaults (STYLE 13): tests pass their own roots,
 // image store and shim.
 
-import { createContainerService, type ContainerService, type ImageSource } from "./container/index.js";
+import { hostPortBusy } from "../network/index.js";
+import { containerNeedsNetwork, createContainerService, type ContainerService, type ImageSource } from "./container/index.js";
+import { createNetworkService, type NetworkKernel, type NetworkService } from "./network/index.js";
 import type { ImageStore } from "./image/index.js";
 import { runtimePaths, type RuntimePaths } from "./state.js";
 import { createVolumeService, type VolumeService } from "./volume/index.js";
@@ -12,6 +14,7 @@ export interface Engine {
   readonly paths: RuntimePaths;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   /** The image store; `remove` and `prune` know which images containers use. */
   readonly images: ImageStore;
   /** Whether some container (running or not) was created from this image id. */
@@ -30,6 +33,8 @@ export interface EngineOptions {
   readonly clock?: () => Date;
   /** Mount the container's cgroups at /sys/fs/cgroup, as Docker does (default true). */
   readonly cgroupMount?: boolean;
+  /** The network kernel side (default: the real one). */
+  readonly networkKernel?: NetworkKernel;
 }
 
 type ImageStoreModule = typeof import("./image/index.js");
@@ -84,8 +89,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
     usage: () => containers?.volumeUsage() ?? new Map(),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  const networks = createNetworkService({
+    paths,
+    isRunning: (id) => containerNeedsNetwork(paths, id),
+    ...(options.networkKernel ? { kernel: options.networkKernel } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   containers = createContainerService({
     paths,
+    networks,
+    hostPortBusy,
     images: imageSource,
     volumes,
     cgroupMount: options.cgroupMount ?? true,
@@ -94,5 +107,5 @@ export function createEngine(options: EngineOptions = {}): Engine {
   });
   const service = containers;
   const imageInUse = (imageId: string): boolean => service.usedImageIds().has(imageId);
-  return { paths, containers: service, volumes, images: guardImages(store, imageInUse), imageInUse };
+  return { paths, containers: service, volumes, networks, images: guardImages(store, imageInUse), imageInUse };
 }

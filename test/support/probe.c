@@ -160,9 +160,30 @@ static void rlimits(void)
 	putchar('}');
 }
 
-int main(void)
+/* `probe udp-echo PORT`: answer every datagram with itself (busybox has no UDP server). */
+static int udp_echo(int port)
+{
+	struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((unsigned short)port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+		perror("udp-echo");
+		return 1;
+	}
+	for (;;) {
+		char buffer[2048];
+		struct sockaddr_in peer;
+		socklen_t length = sizeof peer;
+		ssize_t n = recvfrom(fd, buffer, sizeof buffer, 0, (struct sockaddr *)&peer, &length);
+		if (n >= 0)
+			sendto(fd, buffer, (size_t)n, 0, (struct sockaddr *)&peer, length);
+	}
+}
+
+int main(int argc, char **argv)
 {
 	char text[4096];
+	if (argc == 3 && strcmp(argv[1], "udp-echo") == 0)
+		return udp_echo(atoi(argv[2]));
 	printf("{\"pid\":%d,\"ppid\":%d", (int)getpid(), (int)getppid());
 	gethostname(text, sizeof text);
 	printf(",\"hostname\":");

@@ -104,6 +104,123 @@ export function ellipsis(text: string, max: number): string {
   return characters.length <= max ? text : `${characters.slice(0, max - 1).join("")}…`;
 }
 
+/** One entry of the Engine API's container list `Ports`. */
+export interface PortSummary {
+  readonly IP?: string;
+  readonly PrivatePort: number;
+  readonly PublicPort?: number;
+  readonly Type: string;
+}
+
+/** Go's net.JoinHostPort: IPv6 hosts in brackets. */
+export function joinHostPort(host: string, port: string | number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** netip.Addr ordering: no address, then IPv4, then IPv6, each by value. */
+function addressKey(ip: string | undefined): [number, bigint] {
+  if (ip === undefined || ip === "") return [0, 0n];
+  if (!ip.includes(":")) return [1, ip.split(".").reduce((value, octet) => (value << 8n) | BigInt(Number(octet) || 0), 0n)];
+  const [head = "", tail] = ip.split("::");
+  const groups = (text: string): string[] => (text === "" ? [] : text.split(":"));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return [2, all.reduce((value, group) => (value << 16n) | BigInt(Number.parseInt(group, 16) || 0), 0n)];
+}
+
+function comparePorts(a: PortSummary, b: PortSummary): number {
+  if (a.PrivatePort !== b.PrivatePort) return a.PrivatePort - b.PrivatePort;
+  if ((a.IP ?? "") !== (b.IP ?? "")) {
+    const [familyA, valueA] = addressKey(a.IP);
+    const [familyB, valueB] = addressKey(b.IP);
+    if (familyA !== familyB) return familyA - familyB;
+    if (valueA !== valueB) return valueA < valueB ? -1 : 1;
+  }
+  if ((a.PublicPort ?? 0) !== (b.PublicPort ?? 0)) return (a.PublicPort ?? 0) - (b.PublicPort ?? 0);
+  return a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0;
+}
+
+/**
+ * docker ps's PORTS column (the CLI's DisplayablePorts): ports published on the same number and
+ * exposed-only ports are grouped into consecutive ranges per address and protocol
+ * (`0.0.0.0:8080-8081->8080-8081/tcp`, `80-81/tcp`); a port published on another number is
+ * listed on its own after the groups (`127.0.0.1:9000->90/udp`), as docker lists it.
+ */
+export function displayablePorts(ports: readonly PortSummary[]): string {
+  const sorted = [...ports].sort(comparePorts);
+  const groups = new Map<string, { first: number; last: number }>();
+  const result: string[] = [];
+  const hostMappings: string[] = [];
+  const formGroup = (key: string, first: number, last: number): string => {
+    const slash = key.lastIndexOf("/");
+    const ip = slash < 0 ? "" : key.slice(0, slash);
+    const type = slash < 0 ? key : key.slice(slash + 1);
+    let group = first === last ? String(first) : `${first}-${last}`;
+    if (ip !== "") group = `${joinHostPort(ip, group)}->${group}`;
+    return `${group}/${type}`;
+  };
+  for (const port of sorted) {
+    const current = port.PrivatePort;
+    let key = port.Type;
+    if (port.IP !== undefined && port.IP !== "") {
+      if (port.PublicPort !== current) {
+        hostMappings.push(`${joinHostPort(port.IP, port.PublicPort ?? 0)}->${port.PrivatePort}/${port.Type}`);
+        continue;
+      }
+      key = `${port.IP}/${port.Type}`;
+    }
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { first: current, last: current });
+      continue;
+    }
+    if (current === group.last + 1) {
+      group.last = current;
+      continue;
+    }
+    result.push(formGroup(key, group.first, group.last));
+    groups.set(key, { first: current, last: current });
+  }
+  // A Map keeps its first insertion order when a key is set again, as docker's key list does.
+  for (const [key, group] of groups) result.push(formGroup(key, group.first, group.last));
+  return [...result, ...hostMappings].join(", ");
+}
+
+/** fvbommel/sortorder's NaturalLess as a comparator: digit runs compare as numbers, digits sort before other characters. */
+export function naturalCompare(a: string, b: string): number {
+  const isDigit = (text: string, index: number): boolean => {
+    const code = text.charCodeAt(index);
+    return code >= 48 && code <= 57;
+  };
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const digitA = isDigit(a, i);
+    const digitB = isDigit(b, j);
+    if (digitA !== digitB) return digitA ? -1 : 1;
+    if (!digitA) {
+      if (a[i] !== b[j]) return (a[i] ?? "") < (b[j] ?? "") ? -1 : 1;
+      i++;
+      j++;
+      continue;
+    }
+    while (i < a.length && a[i] === "0") i++;
+    while (j < b.length && b[j] === "0") j++;
+    const startA = i;
+    const startB = j;
+    while (i < a.length && isDigit(a, i)) i++;
+    while (j < b.length && isDigit(b, j)) j++;
+    if (i - startA !== j - startB) return i - startA - (j - startB);
+    const numberA = a.slice(startA, i);
+    const numberB = b.slice(startB, j);
+    if (numberA !== numberB) return numberA < numberB ? -1 : 1;
+    if (startA !== startB) return startA - startB;
+  }
+  // Identical so far and one has ended: the shorter sorts first.
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
 /** docker ps's row context (the fields its table and `--format json` use). */
 export function containerRow(summary: ContainerSummary, options: { readonly truncate: boolean; readonly nowMs: number }): Record<string, unknown> {
   const { truncate, nowMs } = options;
@@ -124,7 +241,7 @@ export function containerRow(summary: ContainerSummary, options: { readonly trun
     Mounts: mountNames.join(","),
     Names: summary.Names.map((name) => name.replace(/^\//, "")).join(","),
     Networks: Object.keys(summary.NetworkSettings.Networks).sort().join(","),
-    Ports: "",
+    Ports: displayablePorts(summary.Ports as readonly PortSummary[]),
     RunningFor: `${humanDuration(Math.max(0, nowMs - summary.Created * 1000))} ago`,
     Size: "0B",
     State: summary.State,

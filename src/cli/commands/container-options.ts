@@ -1,7 +1,9 @@
 // `berth container run|create` flags → the engine's ContainerCreateSpec, parsed the way the
 // docker CLI parses them (-v and --mount syntaxes, --tmpfs, --env-file, --ulimit, --restart,
-// --health-*, --log-opt, sizes and durations). Pure apart from the two readers it is given.
+// --health-*, --log-opt, -p/--publish, --network and its per-network options, --add-host,
+// sizes and durations). Pure apart from the two readers it is given.
 
+import { isIP } from "node:net";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
 import {
@@ -10,6 +12,8 @@ import {
   type ContainerCreateSpec,
   type HealthcheckSpec,
   type MountSpec,
+  type NetworkAttachmentSpec,
+  type PortBindingSpec,
   type Propagation,
   type ResourcesSpec,
   type RestartPolicy,
@@ -58,7 +62,22 @@ export interface RunFlags {
   readonly entrypoint?: string;
   readonly label?: readonly string[];
   readonly labelFile?: readonly string[];
-  readonly network?: string;
+  /** Repeatable; container-run's `--net` spelling arrives here as a single string. */
+  readonly network?: string | readonly string[];
+  readonly networkAlias?: readonly string[];
+  readonly ip?: string;
+  readonly ip6?: string;
+  readonly macAddress?: string;
+  readonly publish?: readonly string[];
+  readonly publishAll?: boolean;
+  readonly expose?: readonly string[];
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOption?: readonly string[];
+  /** docker's hidden spellings of --dns-option and --network-alias. */
+  readonly dnsOpt?: readonly string[];
+  readonly netAlias?: readonly string[];
+  readonly addHost?: readonly string[];
   readonly hostname?: string;
   readonly domainname?: string;
   readonly groupAdd?: readonly string[];
@@ -350,6 +369,195 @@ function logConfig(flags: RunFlags): ContainerCreateSpec["logConfig"] {
   return { ...(maxSize !== undefined ? { maxSize } : {}), ...(maxFile !== undefined ? { maxFile } : {}) };
 }
 
+// --- ports and networks --------------------------------------------------------------------
+
+const protocols = new Set<string>(["tcp", "udp", "sctp"]);
+
+/** Go's strconv.ParseUint(text, 10, 16), or undefined. */
+function portNumber(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
+}
+
+/** `80` or `8000-8010` (go-connections' ParsePortRange), or undefined. */
+function portRange(text: string): { readonly start: number; readonly end: number } | undefined {
+  const dash = text.indexOf("-");
+  const start = portNumber(dash < 0 ? text : text.slice(0, dash));
+  const end = dash < 0 ? start : portNumber(text.slice(dash + 1));
+  if (start === undefined || end === undefined || end < start) return undefined;
+  return { start, end };
+}
+
+/** docker's `published=8080,target=80,protocol=udp` long form → `8080:80/udp` (convertToStandardNotation). */
+function standardPublishNotation(value: string): string {
+  if (!value.includes("=")) return value;
+  const fields: Record<string, string> = { protocol: "tcp" };
+  for (const field of value.split(",")) {
+    const equals = field.indexOf("=");
+    if (equals <= 0) throw usage(`invalid publish opts format (should be name=value but got '${field}')`);
+    fields[field.slice(0, equals)] = field.slice(equals + 1);
+  }
+  if (fields["target"] === undefined) throw usage(`missing required field 'target' in publish option: ${value}`);
+  return `${fields["published"] ?? ""}:${fields["target"]}/${fields["protocol"]}`;
+}
+
+/**
+ * One `-p`/`--publish` value, every form docker takes (go-connections' ParsePortSpec):
+ * `80`, `80-81`, `8080:80`, `8080-8081:80-81`, `8080-8090:80` (a host range to pick from),
+ * `127.0.0.1:8080:80`, `127.0.0.1::80`, `[::1]:8080:80`, `/udp` and `/sctp` suffixes, and the
+ * long form `published=8080,target=80,protocol=udp`. Host port absent = any free one.
+ */
+export function parsePublishFlag(value: string): PortBindingSpec {
+  const raw = standardPublishNotation(value);
+  const parts = raw.split(":");
+  const last = parts.length - 1;
+  const containerPart = parts[last] ?? "";
+  const hostPortText = parts.length >= 2 ? (parts[last - 1] ?? "") : "";
+  let hostIp = parts.length >= 3 ? parts.slice(0, last - 1).join(":") : "";
+  const slash = containerPart.indexOf("/");
+  const containerText = slash < 0 ? containerPart : containerPart.slice(0, slash);
+  const protocolText = slash < 0 || containerPart.slice(slash + 1) === "" ? "tcp" : containerPart.slice(slash + 1);
+  if (hostIp.startsWith("[")) {
+    if (!hostIp.endsWith("]")) throw usage(`invalid IP address ${hostIp}: missing ']' in address`);
+    hostIp = hostIp.slice(1, -1);
+  }
+  if (hostIp !== "" && isIP(hostIp) === 0) throw usage(`invalid IP address: ${hostIp}`);
+  if (containerText === "") throw usage(`no port specified: ${value}<empty>`);
+  const container = portRange(containerText);
+  if (container === undefined || container.start === 0) throw usage(`invalid containerPort: ${containerText}`);
+  const host = hostPortText === "" ? undefined : portRange(hostPortText);
+  if (hostPortText !== "" && host === undefined) throw usage(`invalid hostPort: ${hostPortText}`);
+  if (host !== undefined && container.end !== container.start && host.end - host.start !== container.end - container.start) {
+    throw usage(`invalid ranges specified for container and host Ports: ${containerText} and ${hostPortText}`);
+  }
+  const protocol = protocolText.toLowerCase();
+  if (!protocols.has(protocol)) throw usage(`invalid proto: ${protocolText}`);
+  return {
+    containerPort: container.start,
+    ...(container.end !== container.start ? { containerPortEnd: container.end } : {}),
+    protocol: protocol as NonNullable<PortBindingSpec["protocol"]>,
+    ...(hostIp !== "" ? { hostIp } : {}),
+    ...(host !== undefined && host.start !== 0 ? { hostPort: host.start } : {}),
+    ...(host !== undefined && host.start !== 0 && host.end !== host.start ? { hostPortEnd: host.end } : {}),
+  };
+}
+
+/** `--add-host name:addr` or `name=addr` (`[v6]` brackets allowed, `host-gateway` kept) → `name:addr` (opts.ValidateExtraHost). */
+export function parseExtraHost(value: string): string {
+  let separator = value.indexOf("=");
+  if (separator < 0) separator = value.indexOf(":");
+  const name = separator < 0 ? "" : value.slice(0, separator);
+  let address = separator < 0 ? "" : value.slice(separator + 1);
+  if (separator < 0 || name === "" || name.includes(":")) throw usage(`bad format for add-host: "${value}"`);
+  if (address !== "host-gateway") {
+    if (address.length > 2 && address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
+    if (isIP(address) === 0) throw usage(`invalid IP address in add-host: "${address}"`);
+  }
+  return `${name}:${address}`;
+}
+
+const macAddress = /^[0-9a-fA-F]{2}([:-])(?:[0-9a-fA-F]{2}\1){4}[0-9a-fA-F]{2}$/;
+
+/** `--network NAME` or docker's advanced `--network name=NET,alias=A,ip=…,ip6=…,mac-address=…`. */
+function parseNetworkFlag(value: string): NetworkAttachmentSpec {
+  if (!/\w+=\w+(,\w+=\w+)*/.test(value)) return { network: value };
+  let network = "";
+  const aliases: string[] = [];
+  let ipv4Address: string | undefined;
+  let ipv6Address: string | undefined;
+  let mac: string | undefined;
+  for (const field of csvFields(value)) {
+    const equals = field.indexOf("=");
+    if (equals <= 0) throw usage(`invalid field ${field}`);
+    const key = field.slice(0, equals).trim().toLowerCase();
+    const fieldValue = field.slice(equals + 1);
+    switch (key) {
+      case "name":
+        network = fieldValue;
+        break;
+      case "alias":
+        aliases.push(fieldValue);
+        break;
+      case "ip":
+        ipv4Address = fieldValue;
+        break;
+      case "ip6":
+        ipv6Address = fieldValue;
+        break;
+      case "mac-address":
+        mac = fieldValue;
+        break;
+      default:
+        throw usage(`invalid field key ${key} in --network ${value} (berth takes name, alias, ip, ip6 and mac-address)`);
+    }
+  }
+  if (network === "") throw usage("network name not specified");
+  return {
+    network,
+    ...(aliases.length > 0 ? { aliases } : {}),
+    ...(ipv4Address !== undefined ? { ipv4Address } : {}),
+    ...(ipv6Address !== undefined ? { ipv6Address } : {}),
+    ...(mac !== undefined ? { macAddress: mac } : {}),
+  };
+}
+
+/** docker's IsUserDefined: anything but the default bridge, host, none and container:<x>. */
+const userDefinedNetwork = (mode: string): boolean => !["default", "bridge", "host", "none"].includes(mode) && !mode.startsWith("container:");
+
+/**
+ * `--network` (repeatable) with `--network-alias`, `--ip`, `--ip6`, `--mac-address` applied to
+ * the first network, as docker's parseNetworkOpts does: the first network is the network mode;
+ * on a bridge-type mode every network is also an attachment, in interface order.
+ */
+export function networkSettings(flags: RunFlags): Pick<ContainerCreateSpec, "networkMode" | "networks"> {
+  const values = flags.network === undefined ? [] : typeof flags.network === "string" ? [flags.network] : [...flags.network];
+  const attachments = values.map(parseNetworkFlag);
+  const aliases = [...(flags.networkAlias ?? []), ...(flags.netAlias ?? [])];
+  if (flags.ip !== undefined && isIP(flags.ip) !== 4) throw usage(`invalid IPv4 address: ${flags.ip}`);
+  if (flags.ip6 !== undefined && isIP(flags.ip6) !== 6) throw usage(`invalid IPv6 address: ${flags.ip6}`);
+  if (flags.macAddress !== undefined && !macAddress.test(flags.macAddress)) throw usage(`${flags.macAddress} is not a valid mac address`);
+  const firstOptions = aliases.length > 0 || flags.ip !== undefined || flags.ip6 !== undefined || flags.macAddress !== undefined;
+  if (attachments.length === 0) {
+    // docker applies the first-network flags to the default network (which then refuses aliases and addresses).
+    if (!firstOptions) return {};
+    attachments.push({ network: "default" });
+  }
+  const seen = new Set<string>();
+  for (const attachment of attachments) {
+    if (seen.has(attachment.network)) throw usage(`network "${attachment.network}" is specified multiple times`);
+    seen.add(attachment.network);
+    if (attachment.ipv4Address !== undefined && isIP(attachment.ipv4Address) !== 4) throw usage(`invalid IPv4 address: ${attachment.ipv4Address}`);
+    if (attachment.ipv6Address !== undefined && isIP(attachment.ipv6Address) !== 6) throw usage(`invalid IPv6 address: ${attachment.ipv6Address}`);
+    if (attachment.macAddress !== undefined && !macAddress.test(attachment.macAddress)) throw usage(`${attachment.macAddress} is not a valid mac address`);
+  }
+  const modes = attachments.map((attachment) => attachment.network);
+  if (modes.some(userDefinedNetwork) && !modes.every(userDefinedNetwork)) {
+    throw usage("conflicting options: cannot attach both user-defined and non-user-defined network-modes");
+  }
+  const [first, ...rest] = attachments;
+  if (first === undefined) return {};
+  if (first.aliases !== undefined && aliases.length > 0) throw usage("conflicting options: cannot specify both --network-alias and per-network alias");
+  if (first.ipv4Address !== undefined && flags.ip !== undefined) throw usage("conflicting options: cannot specify both --ip and per-network IPv4 address");
+  if (first.ipv6Address !== undefined && flags.ip6 !== undefined) throw usage("conflicting options: cannot specify both --ip6 and per-network IPv6 address");
+  if (first.macAddress !== undefined && flags.macAddress !== undefined) throw usage("conflicting options: cannot specify both --mac-address and per-network MAC address");
+  const head: NetworkAttachmentSpec = {
+    ...first,
+    ...(aliases.length > 0 ? { aliases } : {}),
+    ...(flags.ip !== undefined ? { ipv4Address: flags.ip } : {}),
+    ...(flags.ip6 !== undefined ? { ipv6Address: flags.ip6 } : {}),
+    ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
+  };
+  const mode = first.network;
+  if (mode === "host" || mode === "none" || mode.startsWith("container:")) {
+    if (head.aliases !== undefined || head.ipv4Address !== undefined || head.ipv6Address !== undefined || head.macAddress !== undefined) {
+      throw usage(`conflicting options: --network-alias, --ip, --ip6 and --mac-address need a bridge or user-defined network, not --network ${mode}`);
+    }
+    return { networkMode: mode };
+  }
+  return { networkMode: mode, networks: [head, ...rest] };
+}
+
 /** The whole create spec from run/create flags, the image and the command after it. */
 export function parseRunFlags(flags: RunFlags, image: string, command: readonly string[], context: ParseContext): ContainerCreateSpec {
   const env = [
@@ -394,7 +602,20 @@ export function parseRunFlags(flags: RunFlags, image: string, command: readonly 
   if (flags.restart !== undefined) spec.restartPolicy = parseRestartPolicy(flags.restart);
   if (health !== undefined) spec.healthcheck = health;
   if (limits !== undefined) spec.resources = limits;
-  if (flags.network !== undefined) spec.networkMode = flags.network;
+  const network = networkSettings(flags);
+  if (network.networkMode !== undefined) spec.networkMode = network.networkMode;
+  if (network.networks !== undefined) spec.networks = network.networks;
+  if (flags.publish !== undefined && flags.publish.length > 0) spec.portBindings = flags.publish.map(parsePublishFlag);
+  if (flags.publishAll) spec.publishAllPorts = true;
+  if (flags.expose !== undefined && flags.expose.length > 0) spec.exposedPorts = [...flags.expose];
+  if (flags.dns !== undefined && flags.dns.length > 0) {
+    for (const server of flags.dns) if (isIP(server) === 0) throw usage(`IP address is not correctly formatted: ${server}`);
+    spec.dns = [...flags.dns];
+  }
+  if (flags.dnsSearch !== undefined && flags.dnsSearch.length > 0) spec.dnsSearch = [...flags.dnsSearch];
+  const dnsOptions = [...(flags.dnsOption ?? []), ...(flags.dnsOpt ?? [])];
+  if (dnsOptions.length > 0) spec.dnsOptions = dnsOptions;
+  if (flags.addHost !== undefined && flags.addHost.length > 0) spec.extraHosts = flags.addHost.map(parseExtraHost);
   if (logs !== undefined) spec.logConfig = logs;
   if (flags.tty) spec.tty = true;
   if (flags.interactive) spec.openStdin = true;

@@ -11,10 +11,12 @@ import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { BerthError } from "../../errors.js";
 import { cgroupProcesses, detectCgroups, isFrozen, removeContainerCgroups, setFrozen, type CgroupLayout } from "../cgroups.js";
-import { withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import { directorySize, labelMatches, type VolumeService } from "../volume/index.js";
 import { copyIn, copyOut, resolveContainerPath, tarIn, tarOut, type CopyOptions, type RootView } from "./copy.js";
 import { createContainer, startContainer, type LifecycleContext } from "./lifecycle.js";
+import { networkModeKind, tearDownNetworking } from "./networking.js";
+import { connectRunning, disconnectRunning, sandboxPath, type NetworkService } from "../network/index.js";
 import { streamLogs, type LogEntry } from "./logs.js";
 import { validateContainerName } from "./names.js";
 import { readHostFile, mountOverlay, mountsUnder, unmountAll } from "./rootfs.js";
@@ -49,7 +51,7 @@ import {
 } from "./store.js";
 import { processTable, psTable, type TopResult } from "./top.js";
 import { resolveUser } from "./users.js";
-import { inspectView, summaryView, type ContainerInspect, type ContainerSummary } from "./views.js";
+import { inspectView, summaryView, type AttachedEndpoint, type ContainerInspect, type ContainerSummary } from "./views.js";
 
 export const ContainerErrorCode = {
   notFound: StoreErrorCode.notFound,
@@ -81,6 +83,8 @@ export interface ContainerServiceOptions {
   readonly hostname?: () => string;
   /** Mount a cgroup filesystem at /sys/fs/cgroup inside containers (needs shim support). */
   readonly cgroupMount?: boolean;
+  readonly networks: NetworkService;
+  readonly hostPortBusy?: (protocol: "tcp" | "udp" | "sctp", hostIp: string, port: number) => boolean;
 }
 
 export interface CreateResult {
@@ -156,6 +160,9 @@ export interface ContainerService {
   pause(reference: string): Promise<void>;
   unpause(reference: string): Promise<void>;
   rename(reference: string, newName: string): Promise<void>;
+  /** `network connect`: while running, the new interface appears at once. */
+  connect(reference: string, network: string, options?: { readonly aliases?: readonly string[]; readonly ipv4Address?: string; readonly ipv6Address?: string; readonly macAddress?: string }): Promise<void>;
+  disconnect(reference: string, network: string): Promise<void>;
   prune(options?: { readonly filters?: Readonly<Record<string, readonly string[]>> }): Promise<PruneResult>;
   /** The container's id, full name and derived state (cheap; no views built). */
   status(reference: string): Promise<{ readonly id: string; readonly name: string; readonly state: ContainerState; readonly tty: boolean; readonly openStdin: boolean }>;
@@ -165,6 +172,22 @@ export interface ContainerService {
   volumeUsage(): ReadonlyMap<string, readonly string[]>;
   /** Image ids that some container (running or not) was created from. */
   usedImageIds(): ReadonlySet<string>;
+}
+
+/**
+ * Whether a container still needs its network endpoints: its shim lives (running, restarting,
+ * paused), or a start is in flight in a live process (set up, shim not yet started).
+ */
+export function containerNeedsNetwork(paths: RuntimePaths, id: string): boolean {
+  const files = containerFiles(paths, id);
+  const shimPid = readShimPid(files);
+  if (shimPid !== undefined && isShimFor(shimPid, files.bundle)) return true;
+  try {
+    const starter = Number.parseInt(readFileSync(files.starting, "utf8"), 10);
+    return !Number.isNaN(starter) && processAlive(starter);
+  } catch {
+    return false;
+  }
 }
 
 export function createContainerService(options: ContainerServiceOptions): ContainerService {
@@ -251,6 +274,11 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     } catch (error) {
       failures.push((error as Error).message);
     }
+    try {
+      await tearDownNetworking(options.networks, record.id);
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
     for (const file of [files.shimPid, files.stopTimeout, files.stdin, files.starting]) rmSync(file, { force: true });
     if (failures.length > 0) throw new BerthError(ContainerErrorCode.remove, `clean up ${record.name}: ${failures.join("; ")}`);
   };
@@ -280,6 +308,17 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     persistExit,
     cleanupAfterShim,
     awaitShimGone,
+    networks: options.networks,
+    namespaceOfContainer: (reference) => {
+      const target = find(reference);
+      const state = stateOf(target);
+      if (!state.running) throw new BerthError(ContainerErrorCode.state, `cannot join network namespace of a non running container: ${target.name}`);
+      if ((target.networks ?? []).length > 0) return sandboxPath(paths, target.id);
+      if (networkModeKind(target.spec.networkMode) === "container") return `/proc/${state.pid}/ns/net`;
+      if (target.spec.networkMode === "host") throw new BerthError(ContainerErrorCode.invalid, `cannot join the network namespace of ${target.name}: it uses the host's network (use --network host)`);
+      return `/proc/${state.pid}/ns/net`;
+    },
+    hostPortBusy: options.hostPortBusy ?? (() => false),
   };
   const create: ContainerService["create"] = (spec) => createContainer(context, spec);
 
@@ -391,10 +430,60 @@ export function createContainerService(options: ContainerServiceOptions): Contai
 
   // --- reading -------------------------------------------------------------------------------
 
+  /** Endpoints exist while the shim lives; a container that exited has none to show. */
+  const liveEndpoints = (record: ContainerRecord, state: ContainerState): AttachedEndpoint[] =>
+    (record.networks ?? []).length > 0 && (state.running || state.restarting) ? options.networks.endpointsOf(record.id) : [];
+
+  // --- networks ------------------------------------------------------------------------------
+
+  const connect: ContainerService["connect"] = async (reference, networkReference, request = {}) => {
+    const attachment = await options.networks.attachment(networkReference, {
+      aliases: [...(request.aliases ?? [])],
+      ...(request.ipv4Address ? { ipv4Address: request.ipv4Address } : {}),
+      ...(request.ipv6Address ? { ipv6Address: request.ipv6Address } : {}),
+      ...(request.macAddress ? { macAddress: request.macAddress } : {}),
+    });
+    await locked(reference, async (record, files) => {
+      if (networkModeKind(record.spec.networkMode) !== "bridge") {
+        throw new BerthError(ContainerErrorCode.invalid, `container sharing network namespace with another container or host cannot be connected to any other network`);
+      }
+      const attached = record.networks ?? [];
+      if (attached.some((existing) => existing.networkId === attachment.networkId)) {
+        throw new BerthError(ContainerErrorCode.invalid, `endpoint with name ${record.name} already exists in network ${attachment.networkName}`);
+      }
+      const state = stateOf(record);
+      if (state.running || state.restarting) {
+        await connectRunning(options.networks.context, {
+          containerId: record.id,
+          containerName: record.name,
+          hostname: record.config.hostname,
+          domainname: record.config.domainname,
+          resolver: { upstreams: [], search: [], options: [] },
+          attachment,
+        });
+      }
+      writeJsonAtomic(files.record, { ...record, networks: [...attached, attachment] });
+    });
+  };
+
+  const disconnect: ContainerService["disconnect"] = async (reference, networkReference) => {
+    const network = await options.networks.find(networkReference);
+    await locked(reference, async (record, files) => {
+      const attached = record.networks ?? [];
+      if (!attached.some((existing) => existing.networkId === network.id)) {
+        throw new BerthError(ContainerErrorCode.invalid, `container ${record.id} is not connected to network ${network.name}`);
+      }
+      const state = stateOf(record);
+      if (state.running || state.restarting) await disconnectRunning(options.networks.context, record.id, network.id);
+      writeJsonAtomic(files.record, { ...record, networks: attached.filter((existing) => existing.networkId !== network.id) });
+    });
+  };
+
   const inspect: ContainerService["inspect"] = async (reference) => {
     const record = find(reference);
     const files = filesOf(record.id);
-    return inspectView(record, deriveState(observe(record, files)), files);
+    const state = deriveState(observe(record, files));
+    return inspectView(record, state, files, liveEndpoints(record, state));
   };
 
   const list: ContainerService["list"] = async (request = {}) => {
@@ -408,7 +497,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       const showAll = request.all === true || (filters["status"]?.length ?? 0) > 0;
       if (!showAll && !state.running) continue;
       if (!matchesFilters(record, state, filters, records)) continue;
-      summaries.push(summaryView(record, state, now));
+      summaries.push(summaryView(record, state, now, liveEndpoints(record, state)));
     }
     return summaries;
   };
@@ -625,6 +714,8 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     pause,
     unpause,
     rename,
+    connect,
+    disconnect,
     prune,
     status,
     stdinPath: async (reference) => filesOf(find(reference).id).stdin,

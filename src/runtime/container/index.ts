@@ -3,6 +3,7 @@
 // are reached by tests through their own files.
 export {
   ContainerErrorCode,
+  containerNeedsNetwork,
   createContainerService,
   execEnvironment,
   type ContainerService,
@@ -28,6 +29,8 @@ export type {
   ImageConfigView,
   LogConfigSpec,
   MountSpec,
+  NetworkAttachmentSpec,
+  PortBindingSpec,
   Propagation,
   ResolvedConfig,
   ResolvedHealthcheck,

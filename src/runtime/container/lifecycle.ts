@@ -18,6 +18,8 @@ import { buildOciConfig, type HostFacts, type OciConfig, type OciDevice } from "
 import { resolveConfig } from "./resolve.js";
 import { fillVolumeFromImage, networkFileContents, readHostFile, unmountAll, writeIfChanged } from "./rootfs.js";
 import { buildShimConfig, type ShimConfig } from "./shim-config.js";
+import { exposedPortKeys, networkModeKind, planNetworking, setUpNetworking } from "./networking.js";
+import { sandboxPath, type NetworkService } from "../network/index.js";
 import { ContainerStartError, findShims, processRunning, startShim, waitUntil } from "./shim.js";
 import { parseSignal } from "./signals.js";
 import type { ContainerCreateSpec, ImageConfigView } from "./spec.js";
@@ -55,6 +57,10 @@ export interface LifecycleContext {
   readonly persistExit: (files: ContainerFiles) => void;
   readonly cleanupAfterShim: (record: ContainerRecord, files: ContainerFiles) => Promise<void>;
   readonly awaitShimGone: (files: ContainerFiles) => Promise<void>;
+  readonly networks: NetworkService;
+  /** The network namespace of a running container (`--network container:<x>`). */
+  readonly namespaceOfContainer: (reference: string) => string;
+  readonly hostPortBusy: (protocol: "tcp" | "udp" | "sctp", hostIp: string, port: number) => boolean;
 }
 
 /** RFC 3339 with nanoseconds, as Docker prints `Created`. */
@@ -82,10 +88,6 @@ function boundingCapabilities(): string[] {
 }
 
 function validateSpec(spec: ContainerCreateSpec): void {
-  const networkMode = spec.networkMode ?? "default";
-  if (!["default", "bridge", "none", "host"].includes(networkMode)) {
-    throw new BerthError(LifecycleErrorCode.invalid, `network ${networkMode} not found`, { hint: "berth supports --network none and host until user-defined networks arrive" });
-  }
   if (spec.autoRemove && spec.restartPolicy !== undefined && spec.restartPolicy.name !== "no") {
     throw new BerthError(LifecycleErrorCode.invalid, "Conflicting options: cannot specify both --restart and --rm");
   }
@@ -151,6 +153,7 @@ function bundleFiles(
   files: ContainerFiles,
   facts: HostFacts,
   user: ProcessUser | undefined,
+  networkNamespace?: string,
 ): { oci: OciConfig | undefined; shim: ShimConfig } {
   // Validation (caps, sysctls, ulimits, resources) runs even when the user is not resolvable yet.
   const oci = buildOciConfig({
@@ -162,8 +165,10 @@ function bundleFiles(
     networkFiles: { hostname: files.hostname, hosts: files.hosts, resolvConf: files.resolvConf },
     host: facts,
     user: user ?? { uid: 0, gid: 0, additionalGids: [0], home: "/" },
+    ...(networkNamespace === undefined ? {} : { networkNamespace }),
   });
-  const shim = buildShimConfig({ id: record.id, spec: record.spec, config: record.config, layerPaths: record.layerPaths, paths: files });
+  const dnsConfig = (record.networks ?? []).length > 0 ? files.dnsConfig : undefined;
+  const shim = buildShimConfig({ id: record.id, spec: record.spec, config: record.config, layerPaths: record.layerPaths, paths: files, ...(dnsConfig === undefined ? {} : { dnsConfig }) });
   return { oci: user === undefined ? undefined : oci, shim };
 }
 
@@ -185,7 +190,11 @@ export async function createContainer(context: LifecycleContext, spec: Container
   validateSpec(spec);
   const image = await context.images.resolve(spec.image);
   const id = generateId();
-  const config = resolveConfig({ id, spec, image: image.config, hostHostname: context.hostHostname() });
+  const resolved = resolveConfig({ id, spec, image: image.config, hostHostname: context.hostHostname() });
+  const exposed = exposedPortKeys(Object.keys(resolved.exposedPorts), spec);
+  const config = { ...resolved, exposedPorts: Object.fromEntries(exposed.map((key) => [key, {}])) };
+  const networkPlan = await planNetworking(context.networks, spec, exposed, context.hostPortBusy);
+  if (networkModeKind(spec.networkMode) === "container") context.namespaceOfContainer((spec.networkMode ?? "").slice("container:".length));
   const anonymousVolumes: string[] = [];
   const mounts = resolveMounts({
     mounts: spec.mounts ?? [],
@@ -254,7 +263,18 @@ export async function createContainer(context: LifecycleContext, spec: Container
       writeFileSync(files.hostname, networkFiles.hostname, { mode: 0o644 });
       writeFileSync(files.hosts, networkFiles.hosts, { mode: 0o644 });
       writeFileSync(files.resolvConf, networkFiles.resolvConf, { mode: 0o644 });
-      const record: ContainerRecord = { version: 1, id, name, created, image: { reference: spec.image, id: image.id }, spec, config, mounts, layerPaths: image.layerPaths };
+      const record: ContainerRecord = {
+        version: 1,
+        id,
+        name,
+        created,
+        image: { reference: spec.image, id: image.id },
+        spec,
+        config,
+        mounts,
+        layerPaths: image.layerPaths,
+        ...(networkPlan.attachments.length > 0 ? { networks: networkPlan.attachments, ports: networkPlan.ports } : {}),
+      };
       let user: ProcessUser | undefined;
       try {
         user = processUser(record, files);
@@ -279,6 +299,19 @@ export async function createContainer(context: LifecycleContext, spec: Container
   });
 }
 
+/** The namespace config.json names: berth's sandbox, another container's, or none (a new one / the host's). */
+function networkNamespaceFor(context: LifecycleContext, record: ContainerRecord): string | undefined {
+  switch (networkModeKind(record.spec.networkMode)) {
+    case "bridge":
+      return (record.networks ?? []).length > 0 ? sandboxPath(context.paths, record.id) : undefined;
+    case "container":
+      return context.namespaceOfContainer((record.spec.networkMode ?? "").slice("container:".length));
+    case "none":
+    case "host":
+      return undefined;
+  }
+}
+
 /** Prepare the host side of a start: bind sources, volumes, and config.json with the user resolved now. */
 async function prepareStart(context: LifecycleContext, record: ContainerRecord, files: ContainerFiles): Promise<void> {
   for (const mount of record.mounts) {
@@ -292,7 +325,7 @@ async function prepareStart(context: LifecycleContext, record: ContainerRecord, 
     }
   }
   const user = processUser(record, files);
-  const bundle = bundleFiles(record, files, hostFacts(context, record.spec.privileged ?? false), user);
+  const bundle = bundleFiles(record, files, hostFacts(context, record.spec.privileged ?? false), user, networkNamespaceFor(context, record));
   writeIfChanged(files.ociConfig, json(bundle.oci), writeFileAtomic);
   writeIfChanged(files.shimConfig, json(bundle.shim), writeFileAtomic);
 }
@@ -337,6 +370,13 @@ export async function startContainer(context: LifecycleContext, record: Containe
   }
   mkdirSync(files.runDir, { recursive: true, mode: 0o700 });
   writeFileSync(files.starting, `${process.pid}\n`);
+  try {
+    await setUpNetworking(context.networks, record, files);
+  } catch (error) {
+    rmSync(files.starting, { force: true });
+    if (error instanceof BerthError) throw new ContainerStartError(error.message, 125, { cause: error });
+    throw error;
+  }
   try {
     await startShim(context.shimPath(), files.bundle);
   } catch (error) {

@@ -72,6 +72,8 @@ export interface OciConfigInput {
   readonly rootPath: string;
   readonly networkFiles: NetworkFiles;
   readonly host: HostFacts;
+  /** A network namespace to join (berth's sandbox, or another container's); absent = a new empty one. */
+  readonly networkNamespace?: string;
 }
 
 export interface OciProcess {
@@ -123,7 +125,7 @@ export function buildOciConfig(input: OciConfigInput): OciConfig {
   const sysctls = validateSysctls(spec.sysctls ?? {}, networkMode);
   const namespaces = [
     { type: "mount" },
-    ...(networkMode === "host" ? [] : [{ type: "network" }]),
+    ...(networkMode === "host" ? [] : [input.networkNamespace === undefined ? { type: "network" } : { type: "network", path: input.networkNamespace }]),
     { type: "uts" },
     { type: "pid" },
     { type: "ipc" },

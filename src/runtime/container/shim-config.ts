@@ -31,6 +31,8 @@ export interface ShimConfig {
   readonly restart: { readonly policy: RestartPolicyName; readonly maxRetries: number };
   readonly stop: { readonly signal: number; readonly timeoutSeconds: number };
   readonly init: boolean;
+  /** The embedded resolver at 127.0.0.11 (containers on bridge networks). */
+  readonly dns?: { readonly config: string };
   readonly healthcheck: {
     readonly test: readonly string[];
     readonly intervalMs: number;
@@ -48,11 +50,13 @@ export interface ShimConfigInput {
   /** Image layers, bottom layer first (as the image store lists them). */
   readonly layerPaths: readonly string[];
   readonly paths: ContainerPaths;
+  /** dns.json of the container's resolver, when it has one. */
+  readonly dnsConfig?: string;
 }
 
 export const defaultStopTimeoutSeconds = 10;
 
-export function buildShimConfig({ id, spec, config, layerPaths, paths }: ShimConfigInput): ShimConfig {
+export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig }: ShimConfigInput): ShimConfig {
   const restart = spec.restartPolicy ?? { name: "no" };
   const healthcheck = effectiveHealthcheck(config.healthcheck);
   return {
@@ -65,6 +69,7 @@ export function buildShimConfig({ id, spec, config, layerPaths, paths }: ShimCon
     restart: { policy: restart.name, maxRetries: restart.name === "on-failure" ? (restart.maximumRetryCount ?? 0) : 0 },
     stop: { signal: stopSignalNumber(config.stopSignal), timeoutSeconds: config.stopTimeout ?? defaultStopTimeoutSeconds },
     init: spec.init ?? false,
+    ...(dnsConfig === undefined ? {} : { dns: { config: dnsConfig } }),
     healthcheck:
       healthcheck === null
         ? null

@@ -83,6 +83,25 @@ export interface LogConfigSpec {
   readonly maxFile?: number;
 }
 
+export interface NetworkAttachmentSpec {
+  /** A network name, id or id prefix. */
+  readonly network: string;
+  readonly aliases?: readonly string[];
+  readonly ipv4Address?: string;
+  readonly ipv6Address?: string;
+  readonly macAddress?: string;
+}
+
+/** One `-p`: container port (or range) → host ip and port (or range); host port 0/absent = any free one. */
+export interface PortBindingSpec {
+  readonly containerPort: number;
+  readonly containerPortEnd?: number;
+  readonly protocol?: "tcp" | "udp" | "sctp";
+  readonly hostIp?: string;
+  readonly hostPort?: number;
+  readonly hostPortEnd?: number;
+}
+
 export interface ContainerCreateSpec {
   readonly image: string;
   readonly name?: string;
@@ -115,8 +134,23 @@ export interface ContainerCreateSpec {
   readonly restartPolicy?: RestartPolicy;
   readonly healthcheck?: HealthcheckSpec;
   readonly resources?: ResourcesSpec;
-  /** `none`, `host`, or `default` (no network yet: behaves as `none` until networks exist). */
+  /**
+   * `default`/`bridge` (berth's default network), `none`, `host`, `container:<name|id>`, or the
+   * name of a network (Docker's HostConfig.NetworkMode).
+   */
   readonly networkMode?: string;
+  /** Attachments in interface order; the first may repeat `networkMode` to give it options. */
+  readonly networks?: readonly NetworkAttachmentSpec[];
+  readonly portBindings?: readonly PortBindingSpec[];
+  /** `-P`: every exposed port on a free host port. */
+  readonly publishAllPorts?: boolean;
+  /** `--expose`: `80`, `80/udp`, `8000-8010/tcp`. */
+  readonly exposedPorts?: readonly string[];
+  readonly dns?: readonly string[];
+  readonly dnsSearch?: readonly string[];
+  readonly dnsOptions?: readonly string[];
+  /** `name:address`; `host-gateway` as the address means the host (the first network's gateway). */
+  readonly extraHosts?: readonly string[];
   readonly logConfig?: LogConfigSpec;
   readonly tty?: boolean;
   readonly openStdin?: boolean;

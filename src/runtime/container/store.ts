@@ -13,6 +13,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
+import type { PortRequest, ResolvedAttachment } from "../network/index.js";
 import type { RuntimePaths } from "../state.js";
 import type { ShimStatusFile, HealthFile, PersistedState } from "./status.js";
 import type { ContainerPaths } from "./shim-config.js";
@@ -37,6 +38,10 @@ export interface ContainerRecord {
   readonly mounts: readonly ResolvedMount[];
   /** Image layers, bottom first. */
   readonly layerPaths: readonly string[];
+  /** Networks in interface order (absent: none, host, container: modes, or records from before networks). */
+  readonly networks?: readonly ResolvedAttachment[];
+  /** Published ports, expanded from `-p`/`-P`, decided at create. */
+  readonly ports?: readonly PortRequest[];
 }
 
 export interface ContainerFiles extends ContainerPaths {
@@ -53,6 +58,8 @@ export interface ContainerFiles extends ContainerPaths {
   readonly health: string;
   readonly stdin: string;
   readonly stopTimeout: string;
+  /** The shim resolver's instructions (containers on bridge networks). */
+  readonly dnsConfig: string;
   /** Marker written while a start is in flight (recovery after the CLI is killed). */
   readonly starting: string;
 }
@@ -84,6 +91,7 @@ export function containerFiles(paths: RuntimePaths, id: string, bundle = path.jo
     stdin: path.join(runDir, "stdin"),
     stopTimeout: path.join(runDir, "stop-timeout"),
     starting: path.join(runDir, "starting"),
+    dnsConfig: path.join(runDir, "dns.json"),
   };
 }
 

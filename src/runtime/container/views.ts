@@ -3,6 +3,7 @@
 // state + files in, JSON-ready objects out.
 
 import { maskedPaths, memorySwap, readonlyPaths } from "./defaults.js";
+import type { EndpointRecord, NetworkRecord } from "../network/index.js";
 import type { ContainerFiles, ContainerRecord } from "./store.js";
 import { statusText, type ContainerState } from "./status.js";
 import type { MountSpec } from "./spec.js";
@@ -118,27 +119,100 @@ export function stateView(state: ContainerState): StateView {
 
 const networkModeOf = (record: ContainerRecord): string => record.spec.networkMode ?? "default";
 
-/** The network the container is attached to, keyed by name, as inspect shows it. */
-function networks(record: ContainerRecord): Record<string, unknown> {
-  const mode = networkModeOf(record);
-  const name = mode === "default" || mode === "bridge" ? "none" : mode;
-  return {
-    [name]: {
-      IPAMConfig: null,
-      Links: null,
-      Aliases: null,
-      NetworkID: "",
-      EndpointID: "",
-      Gateway: "",
-      IPAddress: "",
-      IPPrefixLen: 0,
-      IPv6Gateway: "",
-      GlobalIPv6Address: "",
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: "",
-      DriverOpts: null,
-    },
-  };
+/** A container's live endpoint on one network, with the network (empty while it is not running). */
+export interface AttachedEndpoint {
+  readonly network: Pick<NetworkRecord, "id" | "name">;
+  readonly endpoint: EndpointRecord;
+}
+
+const emptyEndpoint = {
+  IPAMConfig: null,
+  Links: null,
+  Aliases: null,
+  MacAddress: "",
+  DriverOpts: null,
+  GwPriority: 0,
+  NetworkID: "",
+  EndpointID: "",
+  Gateway: "",
+  IPAddress: "",
+  IPPrefixLen: 0,
+  IPv6Gateway: "",
+  GlobalIPv6Address: "",
+  GlobalIPv6PrefixLen: 0,
+  DNSNames: null,
+};
+
+/** The networks the container is attached to, keyed by name, as inspect shows them. */
+function networks(record: ContainerRecord, live: readonly AttachedEndpoint[]): Record<string, unknown> {
+  const attachments = record.networks ?? [];
+  if (attachments.length === 0) {
+    const mode = networkModeOf(record);
+    return mode.startsWith("container:") ? {} : { [mode === "default" ? "none" : mode]: { ...emptyEndpoint } };
+  }
+  const result: Record<string, unknown> = {};
+  for (const attachment of attachments) {
+    const found = live.find((entry) => entry.network.id === attachment.networkId)?.endpoint;
+    const ipam =
+      attachment.ipv4Address !== undefined || attachment.ipv6Address !== undefined
+        ? { ...(attachment.ipv4Address ? { IPv4Address: attachment.ipv4Address } : {}), ...(attachment.ipv6Address ? { IPv6Address: attachment.ipv6Address } : {}) }
+        : null;
+    result[attachment.networkName] = {
+      ...emptyEndpoint,
+      IPAMConfig: ipam,
+      Aliases: attachment.aliases.length > 0 ? attachment.aliases : null,
+      MacAddress: found?.mac ?? attachment.macAddress ?? "",
+      NetworkID: attachment.networkId,
+      ...(found === undefined
+        ? {}
+        : {
+            EndpointID: found.endpointId,
+            Gateway: found.gateway,
+            IPAddress: found.ipv4,
+            IPPrefixLen: found.ipv4Prefix,
+            IPv6Gateway: found.ipv6Gateway,
+            GlobalIPv6Address: found.ipv6,
+            GlobalIPv6PrefixLen: found.ipv6Prefix,
+            DNSNames: found.dnsNames,
+          }),
+    };
+  }
+  return result;
+}
+
+/** Docker's NetworkSettings.Ports: every exposed port, with its host bindings while running. */
+function portsView(record: ContainerRecord, live: readonly AttachedEndpoint[]): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of Object.keys(record.config.exposedPorts)) ports[key] = null;
+  for (const { endpoint } of live) {
+    for (const port of endpoint.ports) {
+      const key = `${port.containerPort}/${port.protocol}`;
+      (ports[key] ??= []).push({ HostIp: port.hostIp, HostPort: String(port.hostPort) });
+    }
+  }
+  return ports;
+}
+
+/** Docker's /containers/json `Ports` entries. */
+function summaryPorts(record: ContainerRecord, live: readonly AttachedEndpoint[]): { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] {
+  const published = live.flatMap(({ endpoint }) => endpoint.ports);
+  const entries: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = published.map((port) => ({ IP: port.hostIp, PrivatePort: port.containerPort, PublicPort: port.hostPort, Type: port.protocol }));
+  for (const key of Object.keys(record.config.exposedPorts)) {
+    const [port = "0", type = "tcp"] = key.split("/");
+    if (!published.some((entry) => entry.containerPort === Number(port) && entry.protocol === type)) entries.push({ PrivatePort: Number(port), Type: type });
+  }
+  return entries;
+}
+
+/** HostConfig.PortBindings from the create request. */
+function portBindings(record: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[]> {
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const port of record.ports ?? []) {
+    if (port.hostPort === 0 && record.spec.publishAllPorts === true && !(record.spec.portBindings ?? []).some((binding) => binding.containerPort <= port.containerPort && port.containerPort <= (binding.containerPortEnd ?? binding.containerPort))) continue;
+    const hostPort = port.hostPort === 0 ? "" : port.hostPortEnd > port.hostPort ? `${port.hostPort}-${port.hostPortEnd}` : String(port.hostPort);
+    (bindings[`${port.containerPort}/${port.protocol}`] ??= []).push({ HostIp: port.hostIp, HostPort: hostPort });
+  }
+  return bindings;
 }
 
 function hostConfig(record: ContainerRecord): Record<string, unknown> {
@@ -153,7 +227,7 @@ function hostConfig(record: ContainerRecord): Record<string, unknown> {
     ContainerIDFile: "",
     LogConfig: { Type: "json-file", Config: logConfig },
     NetworkMode: networkModeOf(record),
-    PortBindings: {},
+    PortBindings: portBindings(record),
     RestartPolicy: { Name: spec.restartPolicy?.name ?? "no", MaximumRetryCount: spec.restartPolicy?.maximumRetryCount ?? 0 },
     AutoRemove: spec.autoRemove ?? false,
     VolumeDriver: "",
@@ -161,10 +235,10 @@ function hostConfig(record: ContainerRecord): Record<string, unknown> {
     CapAdd: spec.capAdd ?? null,
     CapDrop: spec.capDrop ?? null,
     CgroupnsMode: "host",
-    Dns: [],
-    DnsOptions: [],
-    DnsSearch: [],
-    ExtraHosts: null,
+    Dns: spec.dns ?? [],
+    DnsOptions: spec.dnsOptions ?? [],
+    DnsSearch: spec.dnsSearch ?? [],
+    ExtraHosts: spec.extraHosts !== undefined && spec.extraHosts.length > 0 ? spec.extraHosts : null,
     GroupAdd: spec.groupAdd ?? null,
     IpcMode: "private",
     Cgroup: "",
@@ -172,7 +246,7 @@ function hostConfig(record: ContainerRecord): Record<string, unknown> {
     OomScoreAdj: 0,
     PidMode: "",
     Privileged: privileged,
-    PublishAllPorts: false,
+    PublishAllPorts: spec.publishAllPorts ?? false,
     ReadonlyRootfs: spec.readOnly ?? false,
     SecurityOpt: spec.securityOpt ?? null,
     UTSMode: "",
@@ -226,7 +300,7 @@ function mountRequestView(mount: MountSpec): Record<string, unknown> {
   }
 }
 
-export function inspectView(record: ContainerRecord, state: ContainerState, files: ContainerFiles): ContainerInspect {
+export function inspectView(record: ContainerRecord, state: ContainerState, files: ContainerFiles, live: readonly AttachedEndpoint[] = []): ContainerInspect {
   const config = record.config;
   const args = [...config.entrypoint, ...config.cmd];
   const healthcheck = config.healthcheck;
@@ -291,9 +365,9 @@ export function inspectView(record: ContainerRecord, state: ContainerState, file
     },
     NetworkSettings: {
       Bridge: "",
-      SandboxID: "",
-      SandboxKey: "",
-      Ports: {},
+      SandboxID: live[0]?.endpoint.sandbox === undefined ? "" : record.id,
+      SandboxKey: live[0]?.endpoint.sandbox ?? "",
+      Ports: portsView(record, live),
       HairpinMode: false,
       LinkLocalIPv6Address: "",
       LinkLocalIPv6PrefixLen: 0,
@@ -307,7 +381,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState, file
       IPPrefixLen: 0,
       IPv6Gateway: "",
       MacAddress: "",
-      Networks: networks(record),
+      Networks: networks(record, live),
     },
   };
 }
@@ -315,7 +389,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState, file
 /** The command column's source: entrypoint and cmd joined by spaces, as Docker lists it. */
 export const commandLine = (record: ContainerRecord): string => [...record.config.entrypoint, ...record.config.cmd].join(" ");
 
-export function summaryView(record: ContainerRecord, state: ContainerState, nowMs: number): ContainerSummary {
+export function summaryView(record: ContainerRecord, state: ContainerState, nowMs: number, live: readonly AttachedEndpoint[] = []): ContainerSummary {
   return {
     Id: record.id,
     Names: [`/${record.name}`],
@@ -323,12 +397,12 @@ export function summaryView(record: ContainerRecord, state: ContainerState, nowM
     ImageID: record.image.id,
     Command: commandLine(record),
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(record, live),
     Labels: record.config.labels,
     State: state.status,
     Status: statusText(state, nowMs),
     HostConfig: { NetworkMode: networkModeOf(record) },
-    NetworkSettings: { Networks: networks(record) },
+    NetworkSettings: { Networks: networks(record, live) },
     Mounts: mountViews(record),
   };
 }

@@ -5,7 +5,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeBridge, removeNetworkRules } from "../../../src/network/index.js";
 import { listShimProcesses } from "../../../src/runtime/index.js";
+import { listNetworkRecords } from "../../../src/runtime/network/index.js";
 import { berthBin, ensureBuilt } from "../../e2e/run-berth.js";
 import { eventually, findLeaks, knownIds, loadTestImage, makeFixture, mountsUnder, noLeaks, skipReason, type Fixture } from "./harness.js";
 
@@ -57,6 +59,13 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
     // reboot also drops are left here, and the next start must cope with them.)
     process.kill(shimPid(id), "SIGKILL");
     await eventually(() => !existsSync(`/proc/${containerPid}`), 5000, "the container to die");
+    // The kernel forgets network namespaces, bridges and rules too.
+    for (const mountPoint of mountsUnder(fixture.paths.runRoot)) spawnSync("umount", ["-l", mountPoint]);
+    for (const network of listNetworkRecords(fixture.paths)) {
+      if (network.bridge === "") continue;
+      await removeNetworkRules(network.id);
+      await removeBridge(network.bridge);
+    }
     for (const entry of readdirSync(fixture.paths.runRoot)) rmSync(path.join(fixture.paths.runRoot, entry), { recursive: true, force: true });
 
     const after = await fixture.engine.containers.list({ all: true });

@@ -58,6 +58,8 @@ export function makeFixture(prefix: string): Fixture {
         await engine.containers.remove(summary.Id, { force: true, volumes: true }).catch(() => undefined);
       }
       for (const volume of await engine.volumes.list().catch(() => [])) await engine.volumes.remove(volume.Name, { force: true }).catch(() => undefined);
+      // Containers default to the `bridge` network, which (as Docker's) outlives them.
+      await engine.networks.destroyAll().catch(() => undefined);
       // Anything mounted below the roots (a test that failed half-way) goes before the files do.
       for (const mountPoint of mountsUnder(base)) spawnSync("umount", ["-l", mountPoint]);
       rmSync(base, { recursive: true, force: true });

@@ -1,0 +1,643 @@
+#!/usr/bin/env node
+// Networking, side by side in one run:
+//
+//   1. data path: a 200 MB file served by busybox httpd inside a container, downloaded by a host
+//      client (curl, else a Node client that discards the body) through the published port on
+//      127.0.0.1 (iptables DNAT in berth's own chains; no userland proxy), straight to the
+//      container's address, and from the same httpd run as a plain host process on 127.0.0.1;
+//   2. setup: one container's network plumbing (src/network's createSandbox + destroySandbox on
+//      a bridge made with ensureBridge), and the processes it spawns;
+//   3. run: `berth container run --rm --network NAME -p 80 IMAGE true` beside `--network none`,
+//      the default network, `node -e 0`, and `docker run --rm -p 80` when a Docker daemon is
+//      reachable (said so when it is not).
+//
+//   node bench/network.mjs [TRANSFERS] [SETUPS] [RUNS]   (defaults 10, 50, 30; as root)
+//
+// Everything lives in a throwaway directory under bench/.work: the state and run roots, and an
+// esbuild bundle of src/network and src/runtime (the sources are TypeScript; dist/ is one split
+// CLI bundle). Traffic goes only to 127.0.0.1 and to the container's address on berth's bridge.
+// Cleanup, even on failure: processes by pid, containers by `berth container rm -f`, networks by
+// the engine's networks.destroyAll(), then the directory; then a check that none of this run's
+// links, BERTH rules, mounts or shims remain.
+
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { berthBin, buildBerth, formatMs, measure, median, positiveIntegerArgument, printTimings, repoRoot, timeInterleaved } from "./harness.mjs";
+
+const usage = "node bench/network.mjs [TRANSFERS] [SETUPS] [RUNS]";
+const transfers = positiveIntegerArgument(process.argv[2], 10, usage);
+const setups = positiveIntegerArgument(process.argv[3], 50, usage);
+const runs = positiveIntegerArgument(process.argv[4], 30, usage);
+if (process.getuid?.() !== 0) {
+  console.error("bench/network.mjs needs root (namespaces, bridges, iptables, mounts, cgroups)");
+  process.exit(2);
+}
+if (!existsSync("/bin/busybox")) {
+  console.error("needs /bin/busybox (apt-get install busybox-static)");
+  process.exit(2);
+}
+
+const fileMegabytes = 200;
+const fileBytes = fileMegabytes * 1024 * 1024;
+const image = "bench/busybox:latest";
+const networkName = "benchnet";
+const setupNetworkName = "benchsetup";
+
+const sha256 = (data) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+
+/** A one-layer busybox image as an OCI layout, named `bench/busybox:latest` (as bench/container-run.mjs). */
+function writeImage(work) {
+  const rootfs = path.join(work, "rootfs");
+  for (const directory of ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "www"]) mkdirSync(path.join(rootfs, directory), { recursive: true });
+  copyFileSync("/bin/busybox", path.join(rootfs, "bin", "busybox"));
+  chmodSync(path.join(rootfs, "bin", "busybox"), 0o755);
+  execFileSync("chroot", [rootfs, "/bin/busybox", "--install", "-s", "/bin"]);
+  writeFileSync(path.join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+  writeFileSync(path.join(rootfs, "etc", "group"), "root:x:0:\n");
+  const layer = execFileSync("tar", ["--numeric-owner", "--sort=name", "--mtime=@0", "-C", rootfs, "-cf", "-", "."], { maxBuffer: 1 << 30 });
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === "x64" ? "amd64" : process.arch,
+      os: "linux",
+      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"], ExposedPorts: { "80/tcp": {} } },
+      rootfs: { type: "layers", diff_ids: [sha256(layer)] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  const layout = path.join(work, "layout");
+  mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true });
+  for (const blob of [layer, config, manifest]) writeFileSync(path.join(layout, "blobs", "sha256", sha256(blob).slice(7)), blob);
+  writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    path.join(layout, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha256(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": image } }],
+    }),
+  );
+  rmSync(rootfs, { recursive: true, force: true });
+  return layout;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host observations: what exists before, so that the check after can tell this run's leftovers.
+
+const linkNames = () => readdirSync("/sys/class/net");
+const ruleLines = () =>
+  ["iptables-save", "ip6tables-save"].flatMap((tool) => {
+    const result = spawnSync(tool, [], { encoding: "utf8" });
+    return result.status === 0 ? result.stdout.split("\n").filter((line) => line.includes("BERTH")).map((line) => `${tool}: ${line}`) : [];
+  });
+const sysctlFiles = [
+  "/proc/sys/net/ipv4/ip_forward",
+  "/proc/sys/net/ipv4/conf/all/route_localnet",
+  "/proc/sys/net/bridge/bridge-nf-call-iptables",
+  "/proc/sys/net/ipv6/conf/all/forwarding",
+];
+const sysctls = () => Object.fromEntries(sysctlFiles.map((file) => [file.slice("/proc/sys/".length).replaceAll("/", "."), existsSync(file) ? readFileSync(file, "utf8").trim() : "-"]));
+const mountsUnder = (directory) =>
+  readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => (line.split(" ")[4] ?? "").replace(/\\040/g, " "))
+    .filter((mountPoint) => mountPoint === directory || mountPoint.startsWith(`${directory}/`));
+
+const linksBefore = new Set(linkNames());
+const rulesBefore = new Set(ruleLines());
+const sysctlsBefore = sysctls();
+
+// ---------------------------------------------------------------------------------------------
+// The throwaway directory, the bundle, the engine.
+
+mkdirSync(path.join(repoRoot, "bench", ".work"), { recursive: true });
+const base = mkdtempSync(path.join(repoRoot, "bench", ".work", "network-"));
+const paths = { stateRoot: path.join(base, "state"), runRoot: path.join(base, "run") };
+const env = { ...process.env, BERTH_ROOT: paths.stateRoot, BERTH_RUN_ROOT: paths.runRoot };
+const berth = (args, options = {}) => spawnSync(process.execPath, ["--", berthBin, ...args], { env, encoding: "utf8", ...options });
+
+/** What this run made, for the cleanup and the leak check. */
+const made = { children: new Set(), containers: new Set(), bridges: new Set(), hostLinks: new Set(), sandboxes: new Set(), networkIds: new Set() };
+let net; // src/network
+let runtime; // src/runtime
+let engine;
+
+async function cleanup() {
+  const problems = [];
+  for (const child of made.children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  // Containers: berth's own command (it tears down their sandboxes), then whatever the root lists.
+  const listed = existsSync(paths.stateRoot) ? berth(["container", "ls", "-aq", "--no-trunc"]).stdout?.split("\n").filter(Boolean) ?? [] : [];
+  for (const id of new Set([...made.containers, ...listed])) {
+    const removed = berth(["container", "rm", "-f", id]);
+    if (removed.status !== 0 && !/no such container/i.test(removed.stderr)) problems.push(`container rm -f ${id}: ${removed.stderr.trim()}`);
+  }
+  if (net !== undefined) {
+    for (const sandbox of made.sandboxes) await net.destroySandbox(sandbox).catch((error) => problems.push(`destroySandbox ${sandbox}: ${error.message}`));
+  }
+  if (made.dockerImage !== undefined) spawnSync("docker", ["image", "rm", made.dockerImage], { stdio: "ignore" });
+  if (engine !== undefined) {
+    for (const summary of await engine.networks.list().catch(() => [])) {
+      const record = await engine.networks.find(summary.Id).catch(() => undefined);
+      if (record === undefined) continue;
+      made.networkIds.add(record.id);
+      if (record.bridge !== "") made.bridges.add(record.bridge);
+    }
+    // In a fresh process: src/network caches iptables-save per process, and this process's copy
+    // predates the chains that other processes (the runs of part 3) made for the default bridge.
+    const script = path.join(base, "destroy-networks.mjs");
+    writeFileSync(
+      script,
+      `const { createEngine } = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "runtime.js")).href)});
+const net = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "network.js")).href)});
+await createEngine({ paths: ${JSON.stringify(paths)} }).networks.destroyAll();
+if (process.argv[2] === "base") await net.removeBaseChains();`,
+    );
+    // berth's shared chains (BERTH-DNAT, …) and their jumps stay while any network has rules; when
+    // the host had no BERTH rules before this run, berth's own removeBaseChains takes them away
+    // (it refuses while any network's chains remain).
+    const destroyed = spawnSync(process.execPath, [script, rulesBefore.size === 0 ? "base" : ""], { encoding: "utf8" });
+    if (destroyed.status !== 0) problems.push(`networks.destroyAll: ${destroyed.stderr.trim()}`);
+  }
+  for (const id of made.containers) made.hostLinks.add(`vb${id.slice(0, 10)}`);
+  // Leak check, before the directory goes (a namespace still bound below it would show here).
+  const mounts = mountsUnder(base);
+  if (mounts.length > 0) problems.push(`mounts left below ${base}: ${mounts.join(", ")} (unmounted now)`);
+  for (const mountPoint of mounts.reverse()) spawnSync("umount", ["-l", mountPoint]);
+  const linksAfter = linkNames();
+  const ours = linksAfter.filter((name) => made.bridges.has(name) || [...made.hostLinks].some((prefix) => name.startsWith(prefix)));
+  if (ours.length > 0) problems.push(`links of this run left: ${ours.join(", ")}`);
+  const newLinks = linksAfter.filter((name) => /^(br-|vb)/.test(name) && !linksBefore.has(name) && !ours.includes(name));
+  const notes = [];
+  if (newLinks.length > 0) notes.push(`br-/vb links new since the start, not this run's (another berth on this host): ${newLinks.join(", ")}`);
+  const ids12 = [...made.networkIds].map((id) => id.slice(0, 12));
+  const rulesLeft = ruleLines().filter((line) => !rulesBefore.has(line));
+  const ourRules = rulesLeft.filter((line) => ids12.some((id12) => line.includes(id12)) || [...made.bridges].some((bridge) => line.includes(bridge)));
+  if (ourRules.length > 0) problems.push(`BERTH rules of this run's networks left:\n    ${ourRules.join("\n    ")}`);
+  const otherRules = rulesLeft.filter((line) => !ourRules.includes(line));
+  if (otherRules.length > 0) notes.push(`BERTH rules new since the start, not of this run's networks (shared chains, or another berth on this host):\n    ${otherRules.join("\n    ")}`);
+  if (runtime !== undefined) {
+    const shims = runtime.listShimProcesses().filter((shim) => shim.argv.some((argument) => argument.startsWith(base)));
+    if (shims.length > 0) problems.push(`shims left: ${shims.map((shim) => shim.pid).join(", ")}`);
+  }
+  rmSync(base, { recursive: true, force: true });
+  if (existsSync(base)) problems.push(`could not remove ${base}`);
+  const sysctlsAfter = sysctls();
+  const changed = Object.keys(sysctlsAfter).filter((key) => sysctlsAfter[key] !== sysctlsBefore[key]);
+  console.log("");
+  console.log(`cleanup: ${problems.length === 0 ? "nothing of this run left (links, BERTH rules, mounts, shims, work directory)" : "PROBLEMS"}`);
+  for (const problem of problems) console.log(`  ${problem}`);
+  for (const note of notes) console.log(`  note: ${note}`);
+  console.log(
+    `links matching br-|vb now: ${linksAfter.filter((name) => /^(br-|vb)/.test(name)).join(", ") || "none"}; BERTH lines in iptables-save/ip6tables-save: ${ruleLines().length}`,
+  );
+  if (changed.length > 0) console.log(`sysctls berth changed (left as berth leaves them): ${changed.map((key) => `${key} ${sysctlsBefore[key]} -> ${sysctlsAfter[key]}`).join(", ")}`);
+  return problems.length === 0;
+}
+
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up`);
+  });
+}
+const checkInterrupted = () => {
+  if (interrupted) throw new Error("interrupted");
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** Wait until GET /big answers 200 with the whole file's length. */
+async function waitForServer(host, port, what, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    checkInterrupted();
+    const length = await new Promise((resolve) => {
+      const req = request({ host, port, path: "/big", method: "HEAD", timeout: 2000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200 ? Number(response.headers["content-length"]) : `status ${response.statusCode}`);
+      });
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (error) => resolve(error.message));
+      req.end();
+    });
+    if (length === fileBytes) return;
+    last = String(length);
+    await sleep(100);
+  }
+  throw new Error(`${what} (${host}:${port}) did not serve /big in time (last: ${last})`);
+}
+
+const curl = spawnSync("curl", ["--version"], { encoding: "utf8" }).status === 0;
+
+/** One download of /big; bytes per second. curl when installed, else a Node client discarding the body. */
+function downloadSync(host, port) {
+  const url = `http://${host}:${port}/big`;
+  if (curl) {
+    const result = spawnSync("curl", ["-o", "/dev/null", "-s", "-S", "--noproxy", "*", "-w", "%{speed_download} %{size_download} %{http_code}", url], { encoding: "utf8" });
+    const [speed, size, code] = result.stdout.trim().split(" ").map(Number);
+    if (result.status !== 0 || code !== 200 || size !== fileBytes) throw new Error(`curl ${url}: status ${result.status}, http ${code}, ${size} bytes: ${result.stderr.trim()}`);
+    return speed;
+  }
+  const script = `
+    const started = performance.now(); let size = 0;
+    require("node:http").get(${JSON.stringify(url)}, (response) => {
+      response.on("data", (chunk) => { size += chunk.length; });
+      response.on("end", () => { process.stdout.write(JSON.stringify({ code: response.statusCode, size, seconds: (performance.now() - started) / 1000 })); });
+    }).on("error", (error) => { console.error(error.message); process.exit(1); });`;
+  const result = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`node client ${url}: ${result.stderr.trim()}`);
+  const { code, size, seconds } = JSON.parse(result.stdout);
+  if (code !== 200 || size !== fileBytes) throw new Error(`node client ${url}: http ${code}, ${size} bytes`);
+  return size / seconds;
+}
+
+const formatRate = (bytesPerSecond) => `${(bytesPerSecond / 1e6).toFixed(0)} MB/s`;
+
+function printRates(rates) {
+  const width = Math.max(...Object.keys(rates).map((name) => name.length)) + 2;
+  for (const [name, values] of Object.entries(rates)) {
+    const cells = [median(values), Math.min(...values), Math.max(...values)].map((value) => formatRate(value).padStart(11));
+    console.log(`${name.padEnd(width)}median ${cells[0]}   min ${cells[1]}   max ${cells[2]}`);
+  }
+}
+
+/** Whether any socket listens on this TCP port (a userland proxy would). */
+function listening(port) {
+  const result = spawnSync("ss", ["-Htln", `sport = :${port}`], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() !== "" : undefined;
+}
+
+async function bundle() {
+  const { build } = await import("esbuild");
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
+  const outdir = path.join(base, "bundle");
+  await build({
+    absWorkingDir: repoRoot,
+    entryPoints: { network: "src/network/index.ts", runtime: "src/runtime/index.ts" },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+    define: { BERTH_VERSION: JSON.stringify(version) },
+    banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
+  });
+  return outdir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Data path.
+
+/** The published port, the container's address, and a host process, downloading the same 200 MB file. */
+async function dataPath(cliPublishes) {
+  const publishedPort = await freePort();
+  const serve = ["sh", "-c", `dd if=/dev/zero of=/www/big bs=1M count=${fileMegabytes} 2>/dev/null && exec httpd -f -p 80 -h /www`];
+  let id;
+  if (cliPublishes) {
+    const started = berth(["container", "run", "-d", "--name", "bench-web", "--network", networkName, "-p", `127.0.0.1:${publishedPort}:80`, image, ...serve]);
+    if (started.status !== 0) throw new Error(`berth container run -d … httpd failed:\n${started.stderr}`);
+    id = started.stdout.trim();
+    made.containers.add(id);
+  } else {
+    ({ id } = await engine.containers.create({
+      image,
+      name: "bench-web",
+      networkMode: networkName,
+      portBindings: [{ containerPort: 80, protocol: "tcp", hostIp: "127.0.0.1", hostPort: publishedPort }],
+      cmd: serve,
+    }));
+    made.containers.add(id);
+    await engine.containers.start(id);
+  }
+  const settings = (await engine.containers.inspect(id)).NetworkSettings;
+  const containerIp = settings.Networks[networkName]?.IPAddress ?? "";
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(containerIp)) throw new Error(`container bench-web has no IPv4 address on ${networkName}: ${JSON.stringify(settings.Networks)}`);
+
+  // The same busybox httpd as a host process on loopback, serving a file made the same way.
+  const hostDirectory = path.join(base, "www");
+  mkdirSync(hostDirectory);
+  execFileSync("dd", ["if=/dev/zero", `of=${path.join(hostDirectory, "big")}`, "bs=1M", `count=${fileMegabytes}`], { stdio: "ignore" });
+  const hostPort = await freePort();
+  const hostServer = spawn("/bin/busybox", ["httpd", "-f", "-p", `127.0.0.1:${hostPort}`, "-h", hostDirectory], { stdio: "ignore" });
+  made.children.add(hostServer);
+
+  await waitForServer(containerIp, 80, "httpd in the container, by its address");
+  await waitForServer("127.0.0.1", publishedPort, "httpd in the container, by the published port");
+  await waitForServer("127.0.0.1", hostPort, "httpd on the host");
+  const proxy = listening(publishedPort);
+
+  const contenders = {
+    [`published port 127.0.0.1:${publishedPort}`]: () => downloadSync("127.0.0.1", publishedPort),
+    [`container address ${containerIp}:80`]: () => downloadSync(containerIp, 80),
+    [`host process 127.0.0.1:${hostPort}`]: () => downloadSync("127.0.0.1", hostPort),
+  };
+  const names = Object.keys(contenders);
+  for (const name of names) contenders[name](); // warm caches; not counted
+  const rates = timeInterleaved(names, transfers, (name) => {
+    checkInterrupted();
+    return contenders[name]();
+  });
+  const [published, direct, host] = names.map((name) => median(rates[name]));
+  console.log("");
+  console.log(`1. data path: GET of a ${fileMegabytes} MiB file from busybox httpd, ${transfers} interleaved downloads each, client ${curl ? "curl -o /dev/null" : "node:http (body discarded)"}; MB = 10^6 bytes`);
+  console.log(`   container started by ${cliPublishes ? `berth container run -d --network ${networkName} -p 127.0.0.1:${publishedPort}:80` : "the engine API (create with networkMode + portBindings, start)"}`);
+  printRates(rates);
+  console.log(`published / direct: ${(published / direct).toFixed(2)} (target: at least 0.95; Docker's userland proxy gets 0.58 here)`);
+  console.log(`published / host process: ${(published / host).toFixed(2)}; direct / host process: ${(direct / host).toFixed(2)}`);
+  console.log(
+    proxy === undefined
+      ? "listener on the published port: unknown (ss failed)"
+      : proxy
+        ? `a process LISTENS on the published port ${publishedPort} (a userland proxy?)`
+        : `no process listens on the published port ${publishedPort}: the kernel forwards it (DNAT)`,
+  );
+  results.dataPath = { published, direct, host, ratio: published / direct };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Setup: src/network's plumbing for one container, create + teardown.
+
+/** Which programs one create + destroy runs, and whether any of them forks, from strace -f of a child doing one cycle. */
+function straceOneCycle(bundleDirectory, request) {
+  if (spawnSync("strace", ["-V"], { stdio: "ignore" }).status !== 0) return "strace not installed: process tree not checked";
+  const script = path.join(base, "one-cycle.mjs");
+  writeFileSync(
+    script,
+    `const net = await import(${JSON.stringify(pathToFileURL(path.join(bundleDirectory, "network.js")).href)});
+const request = JSON.parse(process.argv[2]);
+await net.createSandbox(request.sandbox, request.endpoints);
+await net.destroySandbox(request.sandbox);
+process.stdout.write(String(net.spawnCount()));`,
+  );
+  const trace = path.join(base, "one-cycle.strace");
+  const result = spawnSync("strace", ["-f", "-qq", "-e", "trace=execve,clone,clone3,fork,vfork", "-o", trace, process.execPath, script, JSON.stringify(request)], { encoding: "utf8" });
+  if (result.status !== 0) return `strace run failed: ${result.stderr.trim()}`;
+  const programs = new Map(); // pid → [programs exec'd, in order]
+  const forks = new Map(); // pid → process-creating calls (threads excluded)
+  const rootLines = readFileSync(trace, "utf8").split("\n");
+  const rootPid = rootLines[0]?.split(" ")[0];
+  for (const line of rootLines) {
+    const match = /^(\d+) +(execve|clone3?|v?fork)\((.*)$/.exec(line);
+    if (match === null) continue;
+    const [, pid, call, rest] = match;
+    if (call === "execve") {
+      if (/= -1 /.test(rest)) continue; // PATH search misses
+      programs.set(pid, [...(programs.get(pid) ?? []), path.basename(JSON.parse(/^("(?:[^"\\]|\\.)*")/.exec(rest)?.[1] ?? '""'))]);
+    } else if (!rest.includes("CLONE_THREAD")) {
+      forks.set(pid, (forks.get(pid) ?? 0) + 1);
+    }
+  }
+  const children = [...programs.entries()].filter(([pid]) => pid !== rootPid);
+  const forking = children.filter(([pid]) => (forks.get(pid) ?? 0) > 0).map(([pid, names]) => `${names.join("→")} (pid ${pid}: ${forks.get(pid)})`);
+  const counts = new Map();
+  for (const [, names] of children) counts.set(names.join("→"), (counts.get(names.join("→")) ?? 0) + 1);
+  return `strace -f of one create + destroy in a child process: ${children.length} processes (${[...counts].map(([name, count]) => `${name} ×${count}`).join(", ")}), spawnCount() ${result.stdout.trim()}; ${forking.length === 0 ? "none of them forks further" : `forking further: ${forking.join(", ")}`}`;
+}
+
+async function setup(record) {
+  const pool = record.ipam.config[0];
+  const prefix = Number(pool.subnet.split("/")[1]);
+  const containerIp = net.allocateAddress({ subnet: pool.subnet, reserved: new Set([pool.gateway]) });
+  const sandboxDirectory = path.join(paths.runRoot, "netns");
+  mkdirSync(sandboxDirectory, { recursive: true });
+  const sandbox = path.join(sandboxDirectory, `bench-${randomBytes(4).toString("hex")}`);
+  const hostIfName = `vb${randomBytes(5).toString("hex")}00`;
+  made.sandboxes.add(sandbox);
+  made.hostLinks.add(hostIfName);
+  const endpoint = {
+    driver: "bridge",
+    ifName: "eth0",
+    hostIfName,
+    bridge: record.bridge,
+    addresses: [`${containerIp}/${prefix}`],
+    gateways: [pool.gateway],
+    mac: net.macAddressFor(containerIp),
+  };
+  const publishedPort = await freePort();
+  const rules = (ports) => ({ id: record.id, bridge: record.bridge, subnets: record.ipam.config.map((entry) => entry.subnet), internal: false, masquerade: true, ports });
+  const port = { hostIp: "127.0.0.1", hostPort: publishedPort, containerIp, containerPort: 80, protocol: "tcp" };
+
+  // The bridge exists (the engine made it with the network); ensureBridge again is what setup costs when it does.
+  let spawnsBefore = net.spawnCount();
+  const ensure = performance.now();
+  await net.ensureBridge({ name: record.bridge, addresses: record.ipam.config.map((entry) => `${entry.gateway}/${entry.subnet.split("/")[1]}`), routeLocalnet: true });
+  const ensureMs = performance.now() - ensure;
+  const ensureSpawns = net.spawnCount() - spawnsBefore;
+
+  let vethLingered = 0;
+  const cycles = {
+    "createSandbox + destroySandbox": async () => {
+      const t0 = performance.now();
+      await net.createSandbox(sandbox, [endpoint]);
+      const t1 = performance.now();
+      await net.destroySandbox(sandbox);
+      const destroy = performance.now() - t1;
+      if (existsSync(`/sys/class/net/${hostIfName}`)) vethLingered++;
+      return { create: t1 - t0, destroy };
+    },
+    "… + one published port (rules applied, then withdrawn)": async () => {
+      const t0 = performance.now();
+      await net.createSandbox(sandbox, [endpoint]);
+      await net.applyNetworkRules(rules([port]));
+      const t1 = performance.now();
+      await net.destroySandbox(sandbox);
+      if (existsSync(`/sys/class/net/${hostIfName}`)) vethLingered++;
+      await net.applyNetworkRules(rules([]));
+      return { create: t1 - t0, destroy: performance.now() - t1 };
+    },
+  };
+  const names = Object.keys(cycles);
+  const timings = Object.fromEntries(names.map((name) => [name, { total: [], create: [], destroy: [], spawns: [] }]));
+  const one = async (name, keep) => {
+    checkInterrupted();
+    const before = net.spawnCount();
+    const { create, destroy } = await cycles[name]();
+    if (!keep) return;
+    timings[name].total.push(create + destroy);
+    timings[name].create.push(create);
+    timings[name].destroy.push(destroy);
+    timings[name].spawns.push(net.spawnCount() - before);
+  };
+  for (const name of names) await one(name, false); // warm caches; not counted
+  for (let round = 0; round < setups; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) await one(name, true);
+  }
+  const processTree = straceOneCycle(path.join(base, "bundle"), { sandbox, endpoints: [endpoint] });
+
+  console.log("");
+  console.log(`2. setup: one container's network plumbing with src/network's API (veth on bridge ${record.bridge}, netns at <run>/netns/…), ${setups} interleaved cycles each`);
+  console.log(`ensureBridge on the existing bridge: ${formatMs(ensureMs)}, ${ensureSpawns} spawns`);
+  const width = Math.max(...names.map((name) => name.length)) + 2;
+  for (const name of names) {
+    const t = timings[name];
+    const spawns = [...new Set(t.spawns)].sort((a, b) => a - b).join("/");
+    console.log(
+      `${name.padEnd(width)}median ${formatMs(median(t.total)).padStart(9)} (create ${formatMs(median(t.create))}, teardown ${formatMs(median(t.destroy))})   min ${formatMs(Math.min(...t.total))}   max ${formatMs(Math.max(...t.total))}   spawns per container ${spawns}`,
+    );
+  }
+  console.log(processTree);
+  console.log(`host-side veth still present right after destroySandbox returned: ${vethLingered} of ${2 * (setups + 1)} cycles`);
+  const plain = timings[names[0]];
+  console.log(`targets: at most 15 ms (median ${formatMs(median(plain.total))}: ${median(plain.total) <= 15 ? "met" : "NOT met"}), at most 4 spawns (${Math.max(...plain.spawns)}: ${Math.max(...plain.spawns) <= 4 ? "met" : "NOT met"})`);
+  results.setup = { plain: median(plain.total), withPort: median(timings[names[1]].total), spawns: Math.max(...plain.spawns), spawnsWithPort: Math.max(...timings[names[1]].spawns), processTree };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Run: a container end to end on a network with a published port, beside none and the default.
+
+/** A node script doing what `berth container run --rm` does, through the engine API (bundle). */
+function engineRunner() {
+  const script = path.join(base, "engine-run.mjs");
+  writeFileSync(
+    script,
+    `const { createEngine } = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "runtime.js")).href)});
+const engine = createEngine({ paths: ${JSON.stringify(paths)} });
+const { id } = await engine.containers.create({ ...JSON.parse(process.argv[2]), autoRemove: true });
+const exited = engine.containers.wait(id, { condition: "next-exit" });
+try {
+  await engine.containers.start(id);
+  process.exitCode = (await exited).StatusCode;
+} finally {
+  await engine.containers.remove(id, { force: true, volumes: true });
+}`,
+  );
+  return (spec) => spawnSync(process.execPath, [script, JSON.stringify({ image, cmd: ["true"], ...spec })], { env, encoding: "utf8" });
+}
+
+async function runContainers(cliPublishes) {
+  const viaEngine = cliPublishes ? undefined : engineRunner();
+  const dockerInfo = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
+  const dockerReachable = dockerInfo.status === 0 && dockerInfo.stdout.trim() !== "";
+  if (dockerReachable) {
+    const archive = path.join(base, "image.tar");
+    const saved = berth(["image", "save", "-o", archive, image]);
+    if (saved.status !== 0) throw new Error(`berth image save failed:\n${saved.stderr}`);
+    execFileSync("docker", ["load", "-i", archive], { stdio: "ignore" });
+    made.dockerImage = image;
+  }
+  const run = (args, spec) => (viaEngine === undefined ? berth(["container", "run", "--rm", ...args, image, "true"]) : viaEngine(spec));
+  const label = viaEngine === undefined ? "berth run --rm" : "engine run (bundle)";
+  const contenders = {
+    "node -e 0": () => spawnSync(process.execPath, ["-e", "0"], { encoding: "utf8" }),
+    [`${label} --network none`]: () => run(["--network", "none"], { networkMode: "none" }),
+    [`${label} (default network)`]: () => run([], {}),
+    [`${label} --network ${networkName} -p 80`]: () => run(["--network", networkName, "-p", "80"], { networkMode: networkName, portBindings: [{ containerPort: 80, protocol: "tcp" }] }),
+    // Without -p in the CLI, the CLI's own runs without it, for reference.
+    ...(viaEngine === undefined
+      ? {}
+      : {
+          "berth run --rm --network none (CLI)": () => berth(["container", "run", "--rm", "--network", "none", image, "true"]),
+          "berth run --rm (CLI, default network)": () => berth(["container", "run", "--rm", image, "true"]),
+        }),
+    ...(dockerReachable ? { "docker run --rm -p 80": () => spawnSync("docker", ["run", "--rm", "-p", "80", image, "true"], { encoding: "utf8" }) } : {}),
+  };
+  const time = (name) => {
+    checkInterrupted();
+    const { result, milliseconds } = measure(contenders[name]);
+    if (result.status !== 0) throw new Error(`${name} failed (exit status ${result.status}):\n${result.stderr ?? ""}`);
+    return milliseconds;
+  };
+  const names = Object.keys(contenders);
+  for (const name of names) time(name); // warm caches; not counted
+  const timings = timeInterleaved(names, runs, time);
+  console.log("");
+  console.log(`3. run: IMAGE true end to end, ${runs} interleaved runs each${viaEngine === undefined ? "" : "; the CLI has no -p yet, so each berth run is `node engine-run.mjs`: the engine API through the bundle (create --rm, wait, start, remove), node start-up included"}`);
+  printTimings(timings);
+  const [nodeMs, noneMs, defaultMs, publishedMs] = names.slice(0, 4).map((name) => median(timings[name]));
+  console.log(`network + -p vs --network none: +${formatMs(publishedMs - noneMs)}; default network vs none: +${formatMs(defaultMs - noneMs)}; network + -p vs node -e 0: +${formatMs(publishedMs - nodeMs)}`);
+  if (dockerReachable) {
+    console.log(`berth / docker run --rm -p 80: ${(publishedMs / median(timings["docker run --rm -p 80"])).toFixed(2)}x`);
+  } else {
+    const why = dockerInfo.error !== undefined ? dockerInfo.error.message : (dockerInfo.stderr.trim().split("\n").pop() ?? "");
+    console.log(`docker: no Docker daemon reachable (docker info: ${why}), docker run --rm -p 80 not measured`);
+  }
+  results.run = { viaEngine: viaEngine !== undefined, nodeMs, noneMs, defaultMs, publishedMs };
+}
+
+function summary() {
+  const { dataPath: d, setup: s, run: r } = results;
+  console.log("");
+  console.log(`summary (node ${process.version}, kernel ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores):`);
+  console.log(`  data path: published ${formatRate(d.published)}, direct ${formatRate(d.direct)}, host process ${formatRate(d.host)}; published/direct ${d.ratio.toFixed(2)} (target >= 0.95: ${d.ratio >= 0.95 ? "met" : "NOT met"})`);
+  console.log(`  setup: ${formatMs(s.plain)} and ${s.spawns} spawns per container (targets <= 15 ms: ${s.plain <= 15 ? "met" : "NOT met"}, <= 4 spawns: ${s.spawns <= 4 ? "met" : "NOT met"}); with a published port ${formatMs(s.withPort)}, ${s.spawnsWithPort} spawns`);
+  console.log(`  run${r.viaEngine ? " (engine API via bundle)" : ""}: -p ${formatMs(r.publishedMs)}, default ${formatMs(r.defaultMs)}, none ${formatMs(r.noneMs)}, node -e 0 ${formatMs(r.nodeMs)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const results = {};
+let ok = false;
+try {
+  buildBerth();
+  const bundleDirectory = await bundle();
+  net = await import(pathToFileURL(path.join(bundleDirectory, "network.js")).href);
+  runtime = await import(pathToFileURL(path.join(bundleDirectory, "runtime.js")).href);
+  engine = runtime.createEngine({ paths });
+
+  const loaded = berth(["image", "load", "-i", writeImage(base)]);
+  if (loaded.status !== 0) throw new Error(`berth image load failed:\n${loaded.stderr}`);
+
+  // The networks, through the engine (the same call `berth network create` makes).
+  const network = await engine.networks.find((await engine.networks.create({ name: networkName })).Id);
+  const setupNetwork = await engine.networks.find((await engine.networks.create({ name: setupNetworkName })).Id);
+  for (const record of [network, setupNetwork]) {
+    made.networkIds.add(record.id);
+    made.bridges.add(record.bridge);
+  }
+
+  // Does the CLI take --network NAME -p yet? One create answers (and is removed at once).
+  const probe = berth(["container", "create", "--network", networkName, "-p", "127.0.0.1::80", image, "true"]);
+  const cliPublishes = probe.status === 0;
+  if (cliPublishes) {
+    made.containers.add(probe.stdout.trim());
+    berth(["container", "rm", "-f", probe.stdout.trim()]);
+  }
+
+  if (!cliPublishes) {
+    console.log(`CLI: \`berth container create --network ${networkName} -p 127.0.0.1::80\` failed (${probe.stderr.trim().split("\n")[0]}); containers with networks go through the engine API (bundle) instead`);
+  }
+  await dataPath(cliPublishes);
+  checkInterrupted();
+  await setup(setupNetwork);
+  checkInterrupted();
+  await runContainers(cliPublishes);
+  summary();
+  ok = true;
+} catch (error) {
+  console.error(`\nbench/network.mjs failed: ${error.stack ?? error}`);
+} finally {
+  const clean = await cleanup();
+  process.exitCode = ok && clean ? 0 : 1;
+}
+

@@ -1,0 +1,37 @@
+// The kernel side of networks, behind one small interface (STYLE 13): src/network's plumbing,
+// firewall and host probes. The engine takes a `NetworkKernel` so that a test can count or
+// intercept calls; the default is the real thing.
+
+import * as network from "../../network/index.js";
+
+export interface NetworkKernel {
+  readonly ensureBridge: typeof network.ensureBridge;
+  readonly removeBridge: typeof network.removeBridge;
+  readonly createSandbox: typeof network.createSandbox;
+  readonly connectEndpoint: typeof network.connectEndpoint;
+  readonly disconnectEndpoint: typeof network.disconnectEndpoint;
+  readonly destroySandbox: typeof network.destroySandbox;
+  readonly applyNetworkRules: typeof network.applyNetworkRules;
+  readonly removeNetworkRules: typeof network.removeNetworkRules;
+  readonly hostRoutedRanges: typeof network.hostRoutedRanges;
+  readonly hostPortBusy: typeof network.hostPortBusy;
+  readonly pickFreePort: typeof network.pickFreePort;
+  readonly ipv6Available: typeof network.ipv6Available;
+  readonly takeSysctlNotices: typeof network.takeSysctlNotices;
+}
+
+export const realNetworkKernel: NetworkKernel = {
+  ensureBridge: network.ensureBridge,
+  removeBridge: network.removeBridge,
+  createSandbox: network.createSandbox,
+  connectEndpoint: network.connectEndpoint,
+  disconnectEndpoint: network.disconnectEndpoint,
+  destroySandbox: network.destroySandbox,
+  applyNetworkRules: network.applyNetworkRules,
+  removeNetworkRules: network.removeNetworkRules,
+  hostRoutedRanges: network.hostRoutedRanges,
+  hostPortBusy: network.hostPortBusy,
+  pickFreePort: network.pickFreePort,
+  ipv6Available: network.ipv6Available,
+  takeSysctlNotices: network.takeSysctlNotices,
+};
