@@ -83,12 +83,20 @@ struct table {
 	size_t count;
 };
 
+union address {
+	struct sockaddr any;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
 struct upstream {
-	struct sockaddr_storage address;
+	union address address;
 	socklen_t length;
 };
 
-/* A query being forwarded. The frame holds the 2-byte TCP length, then the query. */
+/* A query being forwarded. Its frame (the 2-byte TCP length, then the query) lives in
+ * forward_frames[slot]: the slots themselves stay small, so that the poll loop, which reads
+ * every slot, keeps touching one page, and a buffer page is only touched once used. */
 struct forward {
 	int fd;                 /* -1: slot free */
 	bool tcp;               /* talking TCP to the upstream (after a truncated UDP answer) */
@@ -98,7 +106,7 @@ struct forward {
 	int64_t deadline;
 	int client;             /* TCP client slot, or -1 for a UDP client */
 	uint32_t client_generation;
-	struct sockaddr_storage client_address;
+	union address client_address;
 	socklen_t client_length;
 	bool has_opt;
 	uint16_t question_end;
@@ -108,7 +116,6 @@ struct forward {
 	size_t prefix_got;
 	uint8_t *response;      /* TCP answer: mmap'd 2 + response_length bytes */
 	size_t response_length, response_got;
-	uint8_t frame[2 + QUERY_MAX];
 };
 
 struct tcp_client {
@@ -116,8 +123,7 @@ struct tcp_client {
 	uint32_t generation;
 	bool waiting;           /* a forward is under way for its query */
 	int64_t deadline;
-	size_t have;
-	uint8_t buffer[2 + QUERY_MAX];
+	size_t have;            /* bytes in client_buffers[slot] */
 };
 
 struct question {
@@ -148,10 +154,18 @@ static struct {
 	struct forward forwards[DNS_FORWARD_MAX];
 	struct tcp_client clients[DNS_TCP_CLIENT_MAX];
 	uint32_t next_generation;
-	uint16_t id_counter;
-	uint8_t answer[2 + ANSWER_TCP_MAX + 64];  /* our answers, after 2 bytes for the TCP length */
-	uint8_t packet[2 + PACKET_MAX];           /* received datagrams, likewise */
+	uint64_t random_state;
+	int64_t last_activity_ms;
+	bool trim_due;          /* served something since the last trim */
 } dns = { .udp_fd = -1, .tcp_fd = -1 };
+
+/* Buffers, each touched only when used. */
+static uint8_t answer_buffer[2 + ANSWER_TCP_MAX + 64]; /* our answers, after 2 bytes for the TCP length */
+static uint8_t packet_buffer[2 + PACKET_MAX];          /* received datagrams, likewise */
+static uint8_t forward_frames[DNS_FORWARD_MAX][2 + QUERY_MAX];
+static uint8_t client_buffers[DNS_TCP_CLIENT_MAX][2 + QUERY_MAX];
+#define FRAME(forward) (forward_frames[(forward) - dns.forwards])
+#define BUFFER(client) (client_buffers[(client) - dns.clients])
 
 /* ---- the log: <runDir>/dns.log, one line per problem, emptied past 64 KiB ---- */
 
@@ -402,8 +416,8 @@ static int parse_upstream(const char *text, struct upstream *out)
 		if (errno || end == port_text || *end || port < 1 || port > 65535)
 			return -1;
 	}
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->address;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->address;
+	struct sockaddr_in *v4 = &out->address.v4;
+	struct sockaddr_in6 *v6 = &out->address.v6;
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)port);
@@ -420,7 +434,7 @@ static int parse_upstream(const char *text, struct upstream *out)
 
 /* The parsed dns.json, before it replaces the current settings. */
 struct settings {
-	struct sockaddr_storage listen;
+	union address listen;
 	socklen_t listen_length;
 	char *tables[TABLE_MAX];
 	size_t table_count;
@@ -441,8 +455,8 @@ static void settings_free(struct settings *settings)
 
 static int listen_address(const char *text, int64_t port, struct settings *out)
 {
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->listen;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->listen;
+	struct sockaddr_in *v4 = &out->listen.v4;
+	struct sockaddr_in6 *v6 = &out->listen.v6;
 	memset(&out->listen, 0, sizeof out->listen);
 	if (port < 1 || port > 65535)
 		return -1;
@@ -1000,7 +1014,7 @@ static void forward_reply(struct forward *forward, uint8_t *data, size_t length,
 {
 	write16(data, forward->client_id);
 	if (forward->client < 0) {
-		sendto(dns.udp_fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&forward->client_address,
+		sendto(dns.udp_fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL, &forward->client_address.any,
 		       forward->client_length);
 		return;
 	}
@@ -1026,20 +1040,22 @@ static void forward_release(struct forward *forward)
 
 static void forward_fail(struct forward *forward, int64_t now)
 {
-	uint8_t *out = dns.answer + 2;
-	size_t length = error_response(out, forward->frame + 2, read16(forward->frame + 4), forward->question_end,
+	uint8_t *out = answer_buffer + 2;
+	size_t length = error_response(out, FRAME(forward) + 2, read16(FRAME(forward) + 4), forward->question_end,
 				       forward->has_opt, RCODE_SERVFAIL);
 	forward_reply(forward, out, length, now);
 	forward_release(forward);
 	forward->client = -1;
 }
 
+/* Query ids for the upstreams: splitmix64 seeded once from getrandom (no system call per
+ * query); each forward also has a fresh socket, so a fresh random source port. */
 static uint16_t random_id(void)
 {
-	uint16_t id;
-	if (getrandom(&id, sizeof id, GRND_NONBLOCK) != (ssize_t)sizeof id)
-		id = (uint16_t)(++dns.id_counter * 40503u + (uint16_t)clock_monotonic_ms());
-	return id;
+	uint64_t z = (dns.random_state += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return (uint16_t)(z ^ (z >> 31));
 }
 
 /* Send the query over UDP to upstream `from` or the next that takes it; SERVFAIL when
@@ -1049,13 +1065,13 @@ static void forward_try(struct forward *forward, size_t from, int64_t now)
 	forward_release(forward);
 	for (size_t i = from; i < dns.upstream_count; i++) {
 		const struct upstream *upstream = &dns.upstreams[i];
-		int fd = socket(upstream->address.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = socket(upstream->address.any.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		forward->sent_id = random_id();
-		write16(forward->frame + 2, forward->sent_id);
-		if (connect(fd, (const struct sockaddr *)&upstream->address, upstream->length) < 0 ||
-		    send(fd, forward->frame + 2, forward->length, MSG_NOSIGNAL) != (ssize_t)forward->length) {
+		write16(FRAME(forward) + 2, forward->sent_id);
+		if (connect(fd, &upstream->address.any, upstream->length) < 0 ||
+		    send(fd, FRAME(forward) + 2, forward->length, MSG_NOSIGNAL) != (ssize_t)forward->length) {
 			close(fd);
 			continue;
 		}
@@ -1078,8 +1094,8 @@ static void forward_tcp(struct forward *forward, int64_t now)
 		return;
 	}
 	const struct upstream *upstream = &dns.upstreams[upstream_index];
-	int fd = socket(upstream->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (connect(fd, (const struct sockaddr *)&upstream->address, upstream->length) < 0 &&
+	int fd = socket(upstream->address.any.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, &upstream->address.any, upstream->length) < 0 &&
 		       errno != EINPROGRESS)) {
 		if (fd >= 0)
 			close(fd);
@@ -1087,8 +1103,8 @@ static void forward_tcp(struct forward *forward, int64_t now)
 		return;
 	}
 	forward->sent_id = random_id();
-	write16(forward->frame + 2, forward->sent_id);
-	write16(forward->frame, forward->length);
+	write16(FRAME(forward) + 2, forward->sent_id);
+	write16(FRAME(forward), forward->length);
 	forward->fd = fd;
 	forward->tcp = true;
 	forward->deadline = now + UPSTREAM_TIMEOUT_MS;
@@ -1101,7 +1117,7 @@ static bool same_question(const struct forward *forward, const uint8_t *response
 	if (read16(response + 4) != 1 || length < forward->question_end)
 		return false;
 	for (size_t i = 12; i < forward->question_end; i++) {
-		if (lower((char)response[i]) != lower((char)forward->frame[2 + i]))
+		if (lower((char)response[i]) != lower((char)FRAME(forward)[2 + i]))
 			return false;
 	}
 	return true;
@@ -1128,8 +1144,8 @@ static void forward_answer(struct forward *forward, uint8_t *response, size_t le
 	}
 	if (truncated) {
 		/* Longer than we take over UDP: tell the client to come back over TCP. */
-		uint8_t *out = dns.answer + 2;
-		size_t n = error_response(out, forward->frame + 2, read16(forward->frame + 4), forward->question_end,
+		uint8_t *out = answer_buffer + 2;
+		size_t n = error_response(out, FRAME(forward) + 2, read16(FRAME(forward) + 4), forward->question_end,
 					  false, rcode);
 		write16(out + 2, (uint16_t)(read16(out + 2) | FLAG_TC));
 		forward_reply(forward, out, n, now);
@@ -1143,7 +1159,7 @@ static void forward_answer(struct forward *forward, uint8_t *response, size_t le
 static void forward_udp_readable(struct forward *forward, int64_t now)
 {
 	for (int rounds = 0; rounds < 8 && forward->fd >= 0 && !forward->tcp; rounds++) {
-		ssize_t got = recv(forward->fd, dns.packet + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT);
+		ssize_t got = recv(forward->fd, packet_buffer + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT);
 		if (got < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
@@ -1152,7 +1168,7 @@ static void forward_udp_readable(struct forward *forward, int64_t now)
 			return;
 		}
 		bool truncated = got > PACKET_MAX;
-		forward_answer(forward, dns.packet + 2, truncated ? PACKET_MAX : (size_t)got, truncated, now);
+		forward_answer(forward, packet_buffer + 2, truncated ? PACKET_MAX : (size_t)got, truncated, now);
 	}
 }
 
@@ -1162,7 +1178,7 @@ static void forward_tcp_ready(struct forward *forward, short revents, int64_t no
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		size_t total = 2 + (size_t)forward->length;
-		ssize_t sent = send(forward->fd, forward->frame + forward->frame_sent, total - forward->frame_sent,
+		ssize_t sent = send(forward->fd, FRAME(forward) + forward->frame_sent, total - forward->frame_sent,
 				    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (sent < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -1223,7 +1239,7 @@ static void forward_tcp_ready(struct forward *forward, short revents, int64_t no
 
 /* Start forwarding a query (already checked by handle_query). */
 static void forward_start(const uint8_t *query, size_t length, const struct question *q, int client,
-			  const struct sockaddr_storage *address, socklen_t address_length, int64_t now)
+			  const union address *address, socklen_t address_length, int64_t now)
 {
 	struct forward *forward = NULL;
 	for (size_t i = 0; i < DNS_FORWARD_MAX && !forward; i++) {
@@ -1232,15 +1248,15 @@ static void forward_start(const uint8_t *query, size_t length, const struct ques
 	}
 	if (!forward) {
 		/* Too many at once: SERVFAIL now rather than a silence the client waits out. */
-		uint8_t *out = dns.answer + 2;
+		uint8_t *out = answer_buffer + 2;
 		size_t n = error_response(out, query, q->flags, q->end, q->has_opt, RCODE_SERVFAIL);
 		if (client < 0)
-			sendto(dns.udp_fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)address, address_length);
+			sendto(dns.udp_fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL, &address->any, address_length);
 		else
 			client_send_tcp(&dns.clients[client], out, n, now);
 		return;
 	}
-	memcpy(forward->frame + 2, query, length);
+	memcpy(FRAME(forward) + 2, query, length);
 	forward->length = (uint16_t)length;
 	forward->client_id = q->id;
 	forward->question_end = (uint16_t)q->end;
@@ -1250,8 +1266,8 @@ static void forward_start(const uint8_t *query, size_t length, const struct ques
 		forward->client_generation = dns.clients[client].generation;
 		dns.clients[client].waiting = true;
 	} else {
-		memcpy(&forward->client_address, address, address_length);
-		forward->client_length = address_length;
+		memcpy(&forward->client_address, address, address_length < sizeof *address ? address_length : sizeof *address);
+		forward->client_length = address_length < sizeof *address ? address_length : sizeof *address;
 	}
 	forward_try(forward, 0, now);
 }
@@ -1261,24 +1277,23 @@ static void forward_start(const uint8_t *query, size_t length, const struct ques
 static void udp_readable(int64_t now)
 {
 	for (int rounds = 0; rounds < UDP_BATCH; rounds++) {
-		struct sockaddr_storage from;
+		union address from;
 		socklen_t from_length = sizeof from;
-		ssize_t got = recvfrom(dns.udp_fd, dns.packet + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT,
-				       (struct sockaddr *)&from, &from_length);
+		ssize_t got = recvfrom(dns.udp_fd, packet_buffer + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT, &from.any,
+				       &from_length);
 		if (got < 0)
 			return;
 		size_t length = got > PACKET_MAX ? PACKET_MAX : (size_t)got;
 		struct question q;
 		size_t answer_length = 0;
-		uint8_t *out = dns.answer + 2;
+		uint8_t *out = answer_buffer + 2;
 		/* parse_query sees the real length: over QUERY_MAX is a FORMERR. */
-		enum action action = handle_query(dns.packet + 2, (size_t)got > length ? QUERY_MAX + 1 : length, false,
+		enum action action = handle_query(packet_buffer + 2, (size_t)got > length ? QUERY_MAX + 1 : length, false,
 						  &q, out, &answer_length);
 		if (action == ACTION_ANSWER)
-			sendto(dns.udp_fd, out, answer_length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&from,
-			       from_length);
+			sendto(dns.udp_fd, out, answer_length, MSG_DONTWAIT | MSG_NOSIGNAL, &from.any, from_length);
 		else if (action == ACTION_FORWARD)
-			forward_start(dns.packet + 2, length, &q, -1, &from, from_length, now);
+			forward_start(packet_buffer + 2, length, &q, -1, &from, from_length, now);
 	}
 }
 
@@ -1308,8 +1323,8 @@ static void tcp_accept(int64_t now)
 static void client_readable(struct tcp_client *client, int64_t now)
 {
 	while (client->fd >= 0 && !client->waiting) {
-		size_t need = client->have < 2 ? 2 : 2 + (size_t)read16(client->buffer);
-		ssize_t got = recv(client->fd, client->buffer + client->have, need - client->have, MSG_DONTWAIT);
+		size_t need = client->have < 2 ? 2 : 2 + (size_t)read16(BUFFER(client));
+		ssize_t got = recv(client->fd, BUFFER(client) + client->have, need - client->have, MSG_DONTWAIT);
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		if (got <= 0) {
@@ -1318,7 +1333,7 @@ static void client_readable(struct tcp_client *client, int64_t now)
 		}
 		client->have += (size_t)got;
 		if (client->have == 2) {
-			size_t length = read16(client->buffer);
+			size_t length = read16(BUFFER(client));
 			if (length < 12 || length > QUERY_MAX) {
 				client_close(client);
 				return;
@@ -1329,23 +1344,23 @@ static void client_readable(struct tcp_client *client, int64_t now)
 			continue;
 		struct question q;
 		size_t answer_length = 0;
-		uint8_t *out = dns.answer + 2;
+		uint8_t *out = answer_buffer + 2;
 		size_t length = client->have - 2;
-		enum action action = handle_query(client->buffer + 2, length, true, &q, out, &answer_length);
+		enum action action = handle_query(BUFFER(client) + 2, length, true, &q, out, &answer_length);
 		if (action == ACTION_DROP) {
 			client_close(client);
 		} else if (action == ACTION_ANSWER) {
 			client_send_tcp(client, out, answer_length, now);
 		} else {
 			client->have = 0;
-			forward_start(client->buffer + 2, length, &q, (int)(client - dns.clients), NULL, 0, now);
+			forward_start(BUFFER(client) + 2, length, &q, (int)(client - dns.clients), NULL, 0, now);
 		}
 	}
 }
 
 static int open_listener(int type, const struct settings *settings, const char *what)
 {
-	int family = settings->listen.ss_family;
+	int family = settings->listen.any.sa_family;
 	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		dns_log("%s socket: %s", what, strerror(errno));
@@ -1358,12 +1373,11 @@ static int open_listener(int type, const struct settings *settings, const char *
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 	char text[INET6_ADDRSTRLEN] = "?";
-	const void *raw = family == AF_INET ? (const void *)&((const struct sockaddr_in *)&settings->listen)->sin_addr
-					    : (const void *)&((const struct sockaddr_in6 *)&settings->listen)->sin6_addr;
+	const void *raw = family == AF_INET ? (const void *)&settings->listen.v4.sin_addr
+					    : (const void *)&settings->listen.v6.sin6_addr;
 	inet_ntop(family, raw, text, sizeof text);
-	unsigned port = ntohs(family == AF_INET ? ((const struct sockaddr_in *)&settings->listen)->sin_port
-						: ((const struct sockaddr_in6 *)&settings->listen)->sin6_port);
-	if (bind(fd, (const struct sockaddr *)&settings->listen, settings->listen_length) < 0 ||
+	unsigned port = ntohs(family == AF_INET ? settings->listen.v4.sin_port : settings->listen.v6.sin6_port);
+	if (bind(fd, &settings->listen.any, settings->listen_length) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, DNS_TCP_CLIENT_MAX) < 0)) {
 		dns_log("%s %s port %u: %s", what, text, port, strerror(errno));
 		close(fd);
@@ -1383,6 +1397,8 @@ int dns_start(const char *config_path, const char *netns_path, const char *log_p
 	for (size_t i = 0; i < DNS_TCP_CLIENT_MAX; i++)
 		dns.clients[i].fd = -1;
 	dns.log_path = log_path ? strdup(log_path) : NULL;
+	if (getrandom(&dns.random_state, sizeof dns.random_state, GRND_NONBLOCK) != (ssize_t)sizeof dns.random_state)
+		dns.random_state = (uint64_t)clock_monotonic_ms() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&dns;
 	dns.config_path = strdup(config_path);
 	if (!dns.config_path)
 		return -1;
@@ -1450,6 +1466,13 @@ void dns_process(const struct pollfd *fds, size_t count, int64_t now)
 	if (!dns.active || count < DNS_POLL_MAX)
 		return;
 	dns.checked = false;
+	for (size_t i = 0; i < count; i++) {
+		if (fds[i].revents) {
+			dns.last_activity_ms = now;
+			dns.trim_due = true;
+			break;
+		}
+	}
 	/* Answers first (they may finish TCP clients), then new queries, then deadlines. */
 	for (size_t i = 0; i < DNS_FORWARD_MAX; i++) {
 		struct forward *forward = &dns.forwards[i];
@@ -1485,9 +1508,9 @@ void dns_process(const struct pollfd *fds, size_t count, int64_t now)
 
 int64_t dns_next_deadline(void)
 {
-	int64_t deadline = 0;
 	if (!dns.active)
 		return 0;
+	int64_t deadline = dns.trim_due ? dns.last_activity_ms + DNS_IDLE_TRIM_MS : 0;
 	for (size_t i = 0; i < DNS_FORWARD_MAX; i++) {
 		const struct forward *forward = &dns.forwards[i];
 		if (forward->fd >= 0 && (deadline == 0 || forward->deadline < deadline))
@@ -1499,6 +1522,14 @@ int64_t dns_next_deadline(void)
 			deadline = client->deadline;
 	}
 	return deadline;
+}
+
+bool dns_trim_due(int64_t now)
+{
+	if (!dns.active || !dns.trim_due || now < dns.last_activity_ms + DNS_IDLE_TRIM_MS)
+		return false;
+	dns.trim_due = false;
+	return true;
 }
 
 void dns_stop(void)

@@ -39,6 +39,11 @@ size_t dns_poll_fds(struct pollfd *fds);
 void dns_process(const struct pollfd *fds, size_t count, int64_t now_ms);
 /* Earliest monotonic deadline (ms) the monitor must wake up for, or 0. */
 int64_t dns_next_deadline(void);
+/* True (once) when the server has been idle for DNS_IDLE_TRIM_MS after serving: the monitor
+ * then calls trim_memory() again, giving back the shared library pages that serving faulted
+ * back in (the kernel maps up to 16 of them around each fault), as it does after a restart. */
+#define DNS_IDLE_TRIM_MS 10000
+bool dns_trim_due(int64_t now_ms);
 /* Close every socket and free the tables (idempotent). */
 void dns_stop(void);
 

@@ -453,8 +453,11 @@ static void supervise(struct monitor *monitor)
 		if (fds[5].revents && health_output_fd(&monitor->health) >= 0)
 			health_on_output(&monitor->health);
 		int64_t now = clock_monotonic_ms();
-		if (dns_count)
+		if (dns_count) {
 			dns_process(fds + 6, dns_count, now);
+			if (dns_trim_due(now))
+				trim_memory();
+		}
 		if (monitor->state == STATE_RUNNING && !monitor->killed && monitor->kill_deadline_ms &&
 		    now >= monitor->kill_deadline_ms) {
 			kill(monitor->pid, SIGKILL);

@@ -287,7 +287,7 @@ function defineContainerSubcommands(container: Command): void {
     .argument("<container>")
     .argument("[port]")
     .action(async (name: string, port: string | undefined) => {
-      const { runContainerPort } = await import("./commands/network.js");
+      const { runContainerPort } = await import("./commands/container.js");
       await runContainerPort(name, port);
     });
 

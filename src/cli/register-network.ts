@@ -1,5 +1,5 @@
 // `berth network …` with the flags of Docker's `docker network …`. Definitions only: every action
-// lazily imports ./commands/network.js, to keep start-up fast.
+// lazily imports the network commands (through ./commands/container.js, one chunk), to keep start-up fast.
 import type { Command } from "commander";
 import type { NetworkCreateFlags } from "./commands/network.js";
 import type { GlobalOptions } from "./global-options.js";
@@ -32,7 +32,7 @@ function defineNetworkSubcommands(network: Command): void {
     .option("--ipam-driver <string>", "IP Address Management Driver", "default")
     .option("--ipam-opt <map>", "Set IPAM driver specific options", collect)
     .action(async (name: string, options: NetworkCreateFlags) => {
-      const { runNetworkCreate } = await import("./commands/network.js");
+      const { runNetworkCreate } = await import("./commands/container.js");
       await runNetworkCreate(name, options);
     });
 
@@ -45,7 +45,7 @@ function defineNetworkSubcommands(network: Command): void {
     .option("--format <string>", "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template")
     .option("--no-trunc", "Do not truncate the output")
     .action(async (options: { quiet?: boolean; filter?: string[]; format?: string; trunc?: boolean }) => {
-      const { runNetworkList } = await import("./commands/network.js");
+      const { runNetworkList } = await import("./commands/container.js");
       await runNetworkList({ ...options, noTrunc: options.trunc === false });
     });
 
@@ -56,7 +56,7 @@ function defineNetworkSubcommands(network: Command): void {
     .option("-f, --format <string>", "Format output using a custom template")
     .option("-v, --verbose", "Verbose output for diagnostics")
     .action(async (names: string[], options: { format?: string; verbose?: boolean }) => {
-      const { runNetworkInspect } = await import("./commands/network.js");
+      const { runNetworkInspect } = await import("./commands/container.js");
       await runNetworkInspect(names, options);
     });
 
@@ -67,7 +67,7 @@ function defineNetworkSubcommands(network: Command): void {
     .argument("<networks...>")
     .option("-f, --force", "Do not error if the network does not exist")
     .action(async (names: string[], options: { force?: boolean }) => {
-      const { runNetworkRemove } = await import("./commands/network.js");
+      const { runNetworkRemove } = await import("./commands/container.js");
       await runNetworkRemove(names, options);
     });
 
@@ -77,7 +77,7 @@ function defineNetworkSubcommands(network: Command): void {
     .option("-f, --force", "Do not prompt for confirmation")
     .option("--filter <filter>", "Provide filter values (e.g. 'until=<timestamp>')", collect)
     .action(async (options: { force?: boolean; filter?: string[] }) => {
-      const { runNetworkPrune } = await import("./commands/network.js");
+      const { runNetworkPrune } = await import("./commands/container.js");
       await runNetworkPrune(options);
     });
 
@@ -91,7 +91,7 @@ function defineNetworkSubcommands(network: Command): void {
     .option("--ip <string>", "IPv4 address (e.g., 172.30.100.104)")
     .option("--ip6 <string>", "IPv6 address (e.g., 2001:db8::33)")
     .action(async (networkName: string, container: string, options: { alias?: string[]; ip?: string; ip6?: string }) => {
-      const { runNetworkConnect } = await import("./commands/network.js");
+      const { runNetworkConnect } = await import("./commands/container.js");
       await runNetworkConnect(networkName, container, options);
     });
 
@@ -103,7 +103,7 @@ function defineNetworkSubcommands(network: Command): void {
     .argument("<container>")
     .option("-f, --force", "Force the container to disconnect from a network")
     .action(async (networkName: string, container: string, options: { force?: boolean }) => {
-      const { runNetworkDisconnect } = await import("./commands/network.js");
+      const { runNetworkDisconnect } = await import("./commands/container.js");
       await runNetworkDisconnect(networkName, container, options);
     });
 }

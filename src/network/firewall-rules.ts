@@ -76,21 +76,21 @@ export function networkChains(networkId: string): { raw: string; dnat: string; p
   return { raw: `BERTH-PR-${id12}`, dnat: `BERTH-DN-${id12}`, postrouting: `BERTH-PO-${id12}`, forward: `BERTH-FW-${id12}` };
 }
 
-interface BaseJump {
+interface Jump {
   /** The rule as iptables-save prints it. */
   readonly saved: string;
-  /** The restore line that adds it. */
+  /** The restore line that adds it (`-I … 1` where it must come first). */
   readonly add: string;
 }
 
 interface BaseTable {
   readonly chains: readonly string[];
-  readonly jumps: readonly BaseJump[];
+  readonly jumps: readonly Jump[];
 }
 
 /** The shared chains and the jumps into them from built-in chains, for one family. */
 export function baseRules(family: Family): ReadonlyMap<Table, BaseTable> {
-  const dnatJump = (builtin: string): BaseJump => {
+  const dnatJump = (builtin: string): Jump => {
     const rule = `${builtin} -m addrtype --dst-type LOCAL -j ${sharedChain.dnat}`;
     return { saved: `-A ${rule}`, add: `-A ${rule}` };
   };
@@ -114,15 +114,10 @@ export function baseRules(family: Family): ReadonlyMap<Table, BaseTable> {
   return new Map(entries);
 }
 
-interface NetworkJump {
-  readonly saved: string;
-  readonly add: string;
-}
-
 interface NetworkTable {
   readonly chains: readonly string[];
   readonly rules: readonly string[];
-  readonly jumps: readonly NetworkJump[];
+  readonly jumps: readonly Jump[];
 }
 
 const safeInterface = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -157,6 +152,9 @@ function checkPort(port: PublishedPort, subnets: readonly Prefix[]): CheckedPort
     if (!Number.isInteger(value) || value < 1 || value > 65535) throw invalid(`${what}: invalid port`);
   }
   if (!["tcp", "udp", "sctp"].includes(port.protocol)) throw invalid(`${what}: invalid protocol`);
+  // The kernel never routes a packet from ::1 out of lo, NAT or not (there is no IPv6
+  // route_localnet): such a port needs a userland proxy, which berth does not have.
+  if (host.family === 6 && isLoopback(host)) throw invalid(`${what}: publishing on ::1 is not supported (IPv6 loopback traffic cannot be forwarded to a container)`);
   return {
     family: host.family,
     hostIp: formatAddress(host.family, host.value),
@@ -189,7 +187,7 @@ function networkTables(network: FirewallNetwork, family: Family): ReadonlyMap<Ta
   if (subnets.length === 0) return result;
   // Docker ignores published ports on internal networks; so does berth.
   const published = network.internal ? [] : ports.filter((port) => port.family === family);
-  const jump = (shared: string, chain: string, first = false): NetworkJump => ({
+  const jump = (shared: string, chain: string, first = false): Jump => ({
     saved: `-A ${shared} -j ${chain}`,
     add: first ? `-I ${shared} 1 -j ${chain}` : `-A ${shared} -j ${chain}`,
   });

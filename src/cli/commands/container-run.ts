@@ -11,11 +11,8 @@ import { printResult, printWarning } from "../output.js";
 import { CommandError, openEngine, silentExit, withExitStatus } from "./container-common.js";
 import { parseRunFlags, type RunFlags } from "./container-options.js";
 
-/** Flags berth knows but cannot honour yet, and docker's `--net` spelling. */
-function normalizeFlags(flags: RunFlags & { publish?: readonly string[]; net?: string }): RunFlags {
-  if (flags.publish !== undefined) {
-    throw new CommandError("E_CLI_USAGE", "publishing ports needs networks, which berth does not have yet", 125, { hint: "use --network host" });
-  }
+/** Docker's `--net` spelling. */
+function normalizeFlags(flags: RunFlags & { net?: string }): RunFlags {
   return flags.net !== undefined && flags.network === undefined ? { ...flags, network: flags.net } : flags;
 }
 

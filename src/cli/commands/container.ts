@@ -255,3 +255,4 @@ function integerOption(value: string, flag: string): number {
 
 export { runAutoRemove, runContainerCreate, runContainerRun } from "./container-run.js";
 export { runVolumeCreate, runVolumeInspect, runVolumeList, runVolumePrune, runVolumeRemove } from "./volume.js";
+export { runContainerPort, runNetworkConnect, runNetworkCreate, runNetworkDisconnect, runNetworkInspect, runNetworkList, runNetworkPrune, runNetworkRemove } from "./network.js";

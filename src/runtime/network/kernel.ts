@@ -18,6 +18,7 @@ export interface NetworkKernel {
   readonly pickFreePort: typeof network.pickFreePort;
   readonly ipv6Available: typeof network.ipv6Available;
   readonly takeSysctlNotices: typeof network.takeSysctlNotices;
+  readonly removeBaseChains: typeof network.removeBaseChains;
 }
 
 export const realNetworkKernel: NetworkKernel = {
@@ -34,4 +35,5 @@ export const realNetworkKernel: NetworkKernel = {
   pickFreePort: network.pickFreePort,
   ipv6Available: network.ipv6Available,
   takeSysctlNotices: network.takeSysctlNotices,
+  removeBaseChains: network.removeBaseChains,
 };

@@ -326,6 +326,8 @@ export async function removeNetwork(context: NetworkContext, reference: string, 
     await removeNetworkKernelObjects(context, record);
     rmSync(networkRunDirectory(context.paths, record.id), { recursive: true, force: true });
     rmSync(networkFile(context.paths, record.id), { force: true });
+    // The shared chains go with the host's last berth network (any root's): it checks live rules.
+    await context.kernel.removeBaseChains();
     return record;
   });
 }
@@ -338,5 +340,6 @@ export async function destroyAllNetworks(context: NetworkContext): Promise<void>
       rmSync(networkRunDirectory(context.paths, record.id), { recursive: true, force: true });
       rmSync(networkFile(context.paths, record.id), { force: true });
     }
+    await context.kernel.removeBaseChains();
   });
 }

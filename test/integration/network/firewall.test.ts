@@ -141,6 +141,30 @@ describe.skipIf(skip !== undefined)(`firewall${skip ? ` (skipped: ${skip})` : ""
     });
   });
 
+  it("works the same when bridged traffic bypasses iptables (bridge-nf-call-iptables=0)", async () => {
+    await withWorld(async (world) => {
+      const knob = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+      if ((await world.exec(world.host, ["cat", knob])).status !== 0) return; // no br_netfilter: the other tests covered this case
+      await world.exec(world.host, ["sh", "-c", `echo 0 > ${knob}`]);
+      const outside = await makeOutside(world);
+      const network = await bridgeNetwork(world);
+      const other = await bridgeNetwork(world);
+      const a = await container(world, network, 2, "a");
+      const b = await container(world, network, 3, "b");
+      const c = await container(world, other, 2, "c");
+      await world.httpServer(a.ns, 80, "served by a");
+      await world.net.applyNetworkRules(firewallNetwork(network, [tcp("0.0.0.0", 18080, a.ip), tcp("127.0.0.1", 18081, a.ip)]));
+      await world.net.applyNetworkRules(firewallNetwork(other));
+      expect(await world.httpGet(b.ns, a.ip, 80)).toBe("served by a");
+      expect(await world.httpGet(b.ns, network.gateway, 18080)).toBe("served by a");
+      expect(await world.httpGet(a.ns, network.gateway, 18080)).toBe("served by a");
+      expect(await world.httpGet(world.host, "127.0.0.1", 18081)).toBe("served by a");
+      expect(await world.httpGet(outside, hostIp, 18080)).toBe("served by a");
+      expect(await world.httpGet(c.ns, hostIp, 18080)).toBe("served by a");
+      expect(await world.httpGet(c.ns, a.ip, 80, 1000)).toBeUndefined();
+    });
+  });
+
   it("publishes a UDP port", async () => {
     await withWorld(async (world) => {
       const outside = await makeOutside(world);
@@ -296,14 +320,25 @@ describe.skipIf(skip !== undefined)(`firewall${skip ? ` (skipped: ${skip})` : ""
       if (!world.net.ipv6Available()) return; // IPv6 disabled on this kernel: nothing to test
       const outsidePrefix = `fd42:${hex(2)}:${hex(2)}:1`;
       const outside = await makeOutside(world, outsidePrefix);
+      // As on a fresh host: IPv6 forwarding off, router advertisements accepted on the uplink.
+      await world.exec(world.host, ["sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/all/forwarding; echo 1 > /proc/sys/net/ipv6/conf/ext0/accept_ra"]);
+      world.net.takeSysctlNotices();
       const network = await bridgeNetwork(world, { v6: `fd42:${hex(2)}:${hex(2)}:2` });
+      // Forwarding on would make ext0 ignore router advertisements (and lose an RA-learnt default route): accept_ra=2 first.
+      expect(world.net.takeSysctlNotices()).toEqual(
+        expect.arrayContaining([
+          "berth: set 2 on net.ipv6.conf.ext0.accept_ra (so that router advertisements still count once IPv6 forwarding is on)",
+          "berth: enabled net.ipv6.conf.all.forwarding (needed for published ports and egress over IPv6)",
+        ]),
+      );
+      expect((await world.exec(world.host, ["cat", "/proc/sys/net/ipv6/conf/ext0/accept_ra"])).stdout.trim()).toBe("2");
       const a = await container(world, network, 2, "a");
       const b = await container(world, network, 3, "b");
       await world.httpServer(a.ns, 80, "served by a");
       await world.httpServer(outside, 8080, "the outside");
-      world.net.takeSysctlNotices();
       const rules = firewallNetwork(network, [tcp("::", 18080, a.ip6!), tcp("0.0.0.0", 18080, a.ip)]);
       await world.net.applyNetworkRules(rules);
+      expect((await world.exec(world.host, ["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])).stdout.trim()).toBe("1");
       await expectRulesPresent(world, rules);
       const hostV6 = `${outsidePrefix}::1`;
       expect(await world.httpGet(outside, hostV6, 18080)).toBe("served by a");

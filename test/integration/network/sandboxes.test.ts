@@ -3,7 +3,7 @@
 // sandbox, macvlan reaches an outside network, failures roll back, teardown is idempotent.
 
 import { describe, expect, it } from "vitest";
-import { NetworkErrorCode, spawnCount, type EndpointSpec } from "../../../src/network/index.js";
+import { NetworkErrorCode, bridgeMac, spawnCount, type EndpointSpec } from "../../../src/network/index.js";
 import { berthNetns, hex, mountsUnder, networkSkipReason, run, withWorld, type TestNetwork, type World } from "./world.js";
 
 const skip = networkSkipReason();
@@ -57,6 +57,7 @@ describe.skipIf(skip !== undefined)(`sandboxes${skip ? ` (skipped: ${skip})` : "
       await world.net.ensureBridge(spec);
       const [link] = await world.ipJson<IpLink[]>(world.host, ["-d", "addr", "show", "dev", network.bridge]);
       expect(link?.linkinfo?.info_kind).toBe("bridge");
+      expect(link?.address).toBe(bridgeMac(network.bridge)); // fixed, so it never follows its ports' MACs
       expect(link?.mtu).toBe(1400);
       expect(link?.flags).toContain("UP");
       expect(link?.addr_info?.filter((info) => info.family === "inet").map((info) => `${info.local}/${info.prefixlen}`)).toEqual([`${network.gateway}/24`]);
@@ -161,6 +162,20 @@ describe.skipIf(skip !== undefined)(`sandboxes${skip ? ` (skipped: ${skip})` : "
       await world.net.destroySandbox(a);
       await world.net.disconnectEndpoint(a, extra);
       await expect(world.net.connectEndpoint(a, extra)).rejects.toMatchObject({ code: NetworkErrorCode.notFound });
+    });
+  });
+
+  it("removes leftover links by name (system prune), skipping those already gone", async () => {
+    await withWorld(async (world) => {
+      const network = await bridgeFor(world);
+      const a = world.sandbox("a");
+      const endpoint = bridgeEndpoint(network, 2);
+      await world.net.createSandbox(a, [endpoint]);
+      await world.net.removeLinks([endpoint.hostIfName, `vb${hex(5)}`]);
+      expect((await world.exec(world.host, ["ip", "link", "show", endpoint.hostIfName])).status).not.toBe(0);
+      expect((await world.ipJson<IpLink[]>(a, ["link", "show"])).map((link) => link.ifname)).toEqual(["lo"]);
+      await world.net.removeLinks([endpoint.hostIfName]);
+      await expect(world.net.removeLinks(["bad name"])).rejects.toMatchObject({ code: NetworkErrorCode.invalid });
     });
   });
 

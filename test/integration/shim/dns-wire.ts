@@ -2,7 +2,7 @@
 // a tiny upstream server on the host's loopback, and a client that runs inside a network
 // namespace (nsenter + node). Not a test file itself (no `.test.ts`).
 
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
 
@@ -268,9 +268,10 @@ function udp(x) {
     const responses = [];
     const began = Date.now();
     const want = x.expect ?? x.send.length;
-    const finish = () => { clearTimeout(timer); socket.close(); resolve({ responses, elapsedMs: Date.now() - began, closed: false }); };
+    let done = false;
+    const finish = () => { if (done) return; done = true; clearTimeout(timer); socket.close(); resolve({ responses, elapsedMs: Date.now() - began, closed: false }); };
     const timer = setTimeout(finish, x.timeoutMs ?? 4000);
-    socket.on("message", (message) => { responses.push(message.toString("hex")); if (responses.length >= want) finish(); });
+    socket.on("message", (message) => { responses.push(message.toString("hex")); if (want > 0 && responses.length >= want) finish(); });
     socket.on("error", () => undefined);
     socket.bind(0, () => { for (const hex of x.send) socket.send(Buffer.from(hex, "hex"), x.port ?? 53, x.address); if (want === 0) { clearTimeout(timer); setTimeout(finish, x.timeoutMs ?? 200); } });
   });
@@ -306,13 +307,33 @@ function tcp(x) {
 })();
 `;
 
-/** Run exchanges, in order, from inside the network namespace at netnsPath. */
-export function exchangeIn(netnsPath: string, exchanges: readonly Exchange[]): ExchangeResult[] {
-  const filled = exchanges.map((exchange) => ({ address: "127.0.0.11", ...exchange }));
-  const result = spawnSync("nsenter", [`--net=${netnsPath}`, process.execPath, "-e", clientScript, JSON.stringify(filled)], {
-    encoding: "utf8",
-    timeout: 60_000,
+/**
+ * Run a command to its end without blocking the event loop (the test's upstream servers
+ * answer from this same process, so a spawnSync would keep them silent).
+ */
+export function runAsync(command: string, args: readonly string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
+}
+
+/** Run exchanges, in order, from inside the network namespace at netnsPath. */
+export async function exchangeIn(netnsPath: string, exchanges: readonly Exchange[]): Promise<ExchangeResult[]> {
+  const filled = exchanges.map((exchange) => ({ address: "127.0.0.11", ...exchange }));
+  const result = await runAsync("nsenter", [`--net=${netnsPath}`, process.execPath, "-e", clientScript, JSON.stringify(filled)]);
   if (result.status !== 0) throw new Error(`dns client failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as ExchangeResult[];
 }
@@ -325,8 +346,8 @@ export function frame(message: Buffer): Buffer {
 }
 
 /** One UDP query from inside the namespace; the parsed answer, or undefined on silence. */
-export function askUdp(netnsPath: string, query: Buffer, timeoutMs = 4000): { message: Message | undefined; elapsedMs: number; raw: Buffer | undefined } {
-  const [result] = exchangeIn(netnsPath, [{ transport: "udp", send: [query.toString("hex")], timeoutMs }]);
+export async function askUdp(netnsPath: string, query: Buffer, timeoutMs = 4000): Promise<{ message: Message | undefined; elapsedMs: number; raw: Buffer | undefined }> {
+  const [result] = await exchangeIn(netnsPath, [{ transport: "udp", send: [query.toString("hex")], timeoutMs }]);
   const hex = result?.responses[0];
   const raw = hex === undefined ? undefined : Buffer.from(hex, "hex");
   return { message: raw ? parseMessage(raw) : undefined, elapsedMs: result?.elapsedMs ?? 0, raw };

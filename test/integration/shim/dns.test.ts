@@ -31,6 +31,7 @@ import {
   exchangeIn,
   frame,
   parseMessage,
+  runAsync,
   startUpstream,
   type Message,
   type Upstream,
@@ -114,13 +115,9 @@ function dnsBundle(netns: string | undefined, args: string[], more: (shim: ShimW
   };
 }
 
-function execIn(bundle: Bundle, command: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(
-    shimBinary,
-    ["exec", "--pid", String(bundle.containerPid), "--config", path.join(bundle.dir, "config.json"), "--", ...command],
-    { encoding: "utf8", timeout: 20_000 },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** A command in the container (berth-shim exec), without blocking the test's upstreams. */
+function execIn(bundle: Bundle, command: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return runAsync(shimBinary, ["exec", "--pid", String(bundle.containerPid), "--config", path.join(bundle.dir, "config.json"), "--", ...command], 20_000);
 }
 
 /** Socket inodes the shim holds (to prove the listening sockets are the same ones). */
@@ -206,7 +203,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [front, back, tablePath("missing-network")], upstreams: [`127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
-        const results = exchangeIn(netns, [
+        const results = await exchangeIn(netns, [
           { transport: "udp", send: [buildQuery("web", TYPE.A, { id: 0x1234 }).toString("hex")] },
           { transport: "udp", send: [buildQuery("WeB.", TYPE.A).toString("hex")] },
           { transport: "udp", send: [buildQuery("web", TYPE.AAAA).toString("hex")] },
@@ -227,7 +224,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
         expect(addresses(edns)).toEqual(["10.0.0.2", "10.0.0.3", "10.0.0.5"]);
         expect(edns?.additional.map((record) => record.type)).toEqual([TYPE.OPT]);
         // busybox nslookup in the container, as a program there would ask.
-        const lookup = execIn(bundle, ["nslookup", "web", "127.0.0.11"]);
+        const lookup = await execIn(bundle, ["nslookup", "web", "127.0.0.11"]);
         expect(lookup.status).toBe(0);
         for (const address of ["10.0.0.2", "10.0.0.3", "10.0.0.5", "fd00::2", "fd00::3"]) expect(lookup.stdout).toContain(address);
         expect(upstream.seen.some((entry) => parseMessage(entry.query).questions[0]?.name === "web")).toBe(false);
@@ -241,21 +238,21 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [table], upstreams: [`127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
-        const [nodata, nodata6, nxdomain, mx] = exchangeIn(netns, [
+        const [nodata, nodata6, nxdomain, mx] = (await exchangeIn(netns, [
           { transport: "udp", send: [buildQuery("db", TYPE.AAAA).toString("hex")] },
           { transport: "udp", send: [buildQuery("v6only", TYPE.A).toString("hex")] },
           { transport: "udp", send: [buildQuery("nothere", TYPE.A, { id: 77 }).toString("hex")] },
           { transport: "udp", send: [buildQuery("db", TYPE.MX).toString("hex")] },
-        ]).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
+        ])).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
         expect(nodata).toMatchObject({ rcode: RCODE.NOERROR, answers: [], aa: false, ra: true });
         expect(nodata6).toMatchObject({ rcode: RCODE.NOERROR, answers: [] });
         expect(nxdomain).toMatchObject({ id: 77, rcode: RCODE.NXDOMAIN });
         // Other types of a known name go upstream too (as in Docker).
         expect(mx?.rcode).toBe(RCODE.NXDOMAIN);
         expect(upstream.seen.some((entry) => parseMessage(entry.query).questions[0]?.name === "nothere")).toBe(true);
-        const missing = execIn(bundle, ["nslookup", "nothere", "127.0.0.11"]);
+        const missing = await execIn(bundle, ["nslookup", "nothere", "127.0.0.11"]);
         expect(`${missing.stdout}${missing.stderr}`).toMatch(/NXDOMAIN/);
-        const v4only = execIn(bundle, ["nslookup", "-type=a", "db", "127.0.0.11"]);
+        const v4only = await execIn(bundle, ["nslookup", "-type=a", "db", "127.0.0.11"]);
         expect(v4only.stdout).toContain("10.0.0.4");
       },
     );
@@ -268,17 +265,17 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
       () => ({ tables: [table], upstreams: [`127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
         const v6 = "2.0.0.0.a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
-        const [ptr4, ptr6, unknown] = exchangeIn(netns, [
+        const [ptr4, ptr6, unknown] = (await exchangeIn(netns, [
           { transport: "udp", send: [buildQuery("2.0.0.10.in-addr.arpa", TYPE.PTR).toString("hex")] },
           { transport: "udp", send: [buildQuery(v6.toUpperCase(), TYPE.PTR).toString("hex")] },
           { transport: "udp", send: [buildQuery("9.9.9.10.in-addr.arpa", TYPE.PTR).toString("hex")] },
-        ]).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
+        ])).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
         expect(ptr4).toMatchObject({ rcode: RCODE.NOERROR });
         expect(addresses(ptr4, TYPE.PTR)).toEqual(["web"]);
         expect(ptr4?.answers[0]?.ttl).toBe(600);
         expect(addresses(ptr6, TYPE.PTR)).toEqual(["api"]);
         expect(unknown?.rcode).toBe(RCODE.NXDOMAIN); // forwarded
-        const lookup = execIn(bundle, ["nslookup", "10.0.0.2", "127.0.0.11"]);
+        const lookup = await execIn(bundle, ["nslookup", "10.0.0.2", "127.0.0.11"]);
         expect(lookup.stdout).toMatch(/name = web\b/);
       },
     );
@@ -290,25 +287,25 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [table], upstreams: [`127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
-        expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.2"]);
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
         writeAtomic(table, "web 10.0.0.7\nweb 10.0.0.8\nnew 10.0.0.9\n");
-        expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.7", "10.0.0.8"]);
-        expect(addresses(askUdp(netns, buildQuery("new", TYPE.A)).message)).toEqual(["10.0.0.9"]);
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.7", "10.0.0.8"]);
+        expect(addresses((await askUdp(netns, buildQuery("new", TYPE.A))).message)).toEqual(["10.0.0.9"]);
         // Same size, same second: the inode changes with the rename.
         writeAtomic(table, "web 10.0.0.6\nweb 10.0.0.8\nnew 10.0.0.9\n");
-        expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.6", "10.0.0.8"]);
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.6", "10.0.0.8"]);
         unlinkSync(table);
-        expect(askUdp(netns, buildQuery("web", TYPE.A)).message?.rcode).toBe(RCODE.NXDOMAIN);
+        expect((await askUdp(netns, buildQuery("web", TYPE.A))).message?.rcode).toBe(RCODE.NXDOMAIN);
         writeAtomic(table, "web 10.0.0.2\n");
-        expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.2"]);
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
         // dns.json itself: a second table and a search domain appear.
         const other = tablePath(`c2-${randomBytes(4).toString("hex")}`);
         writeAtomic(other, "cache 10.1.0.3\n");
         writeDnsJson(bundle, { tables: [table, other], upstreams: [`127.0.0.1:${upstream.port}`], search: ["corp.example"] });
-        expect(addresses(askUdp(netns, buildQuery("cache.corp.example", TYPE.A)).message)).toEqual(["10.1.0.3"]);
+        expect(addresses((await askUdp(netns, buildQuery("cache.corp.example", TYPE.A))).message)).toEqual(["10.1.0.3"]);
         // A broken dns.json keeps the previous settings and says why in dns.log.
         writeAtomic(dnsJsonPath(bundle), "{ not json");
-        expect(addresses(askUdp(netns, buildQuery("cache", TYPE.A)).message)).toEqual(["10.1.0.3"]);
+        expect(addresses((await askUdp(netns, buildQuery("cache", TYPE.A))).message)).toEqual(["10.1.0.3"]);
         expect(readFileSync(path.join(bundle.runDir, "dns.log"), "utf8")).toMatch(/dns\.json: .*keeping the previous settings/);
       },
     );
@@ -320,12 +317,12 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [table], upstreams: [`127.0.0.1:${upstream.port}`], search: ["example.org", "Example.NET."] }),
       async (_bundle, netns) => {
-        const [org, net, asIs, other] = exchangeIn(netns, [
+        const [org, net, asIs, other] = (await exchangeIn(netns, [
           { transport: "udp", send: [buildQuery("web.example.org", TYPE.A).toString("hex")] },
           { transport: "udp", send: [buildQuery("WEB.example.net", TYPE.A).toString("hex")] },
           { transport: "udp", send: [buildQuery("web.example.com", TYPE.A).toString("hex")] },
           { transport: "udp", send: [buildQuery("web.example.edu", TYPE.A).toString("hex")] },
-        ]).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
+        ])).map((result) => parseMessage(Buffer.from(result.responses[0] ?? "", "hex")));
         expect(addresses(org)).toEqual(["10.0.0.2"]);
         expect(org?.answers[0]?.name).toBe("web.example.org");
         expect(addresses(net)).toEqual(["10.0.0.2"]);
@@ -344,7 +341,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
       () => ({ tables: [], upstreams: [`127.0.0.1:${closedPort}`, `127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
         const query = buildQuery("Outside.Test", TYPE.A, { id: 4242 });
-        const asked = askUdp(netns, query);
+        const asked = await askUdp(netns, query);
         expect(asked.message).toMatchObject({ id: 4242, rcode: RCODE.NOERROR });
         expect(addresses(asked.message)).toEqual(["203.0.113.7"]);
         expect(asked.elapsedMs).toBeLessThan(1500);
@@ -357,8 +354,8 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
         // The query went out unchanged too, but for its id.
         expect(sent?.query.subarray(2).equals(query.subarray(2))).toBe(true);
         // REFUSED from the only upstream left is relayed as is.
-        expect(askUdp(netns, buildQuery("refused.test", TYPE.A)).message?.rcode).toBe(RCODE.REFUSED);
-        const lookup = execIn(bundle, ["nslookup", "-type=a", "outside.test", "127.0.0.11"]);
+        expect((await askUdp(netns, buildQuery("refused.test", TYPE.A))).message?.rcode).toBe(RCODE.REFUSED);
+        const lookup = await execIn(bundle, ["nslookup", "-type=a", "outside.test", "127.0.0.11"]);
         expect(lookup.stdout).toContain("203.0.113.7");
       },
     );
@@ -368,18 +365,18 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [], upstreams: [`127.0.0.1:${silent.port}`] }),
       async (bundle, netns) => {
-        const slow = askUdp(netns, buildQuery("outside.test", TYPE.A, { id: 9 }), 6000);
+        const slow = await askUdp(netns, buildQuery("outside.test", TYPE.A, { id: 9 }), 6000);
         expect(slow.message).toMatchObject({ id: 9, rcode: RCODE.SERVFAIL, qr: true });
         expect(slow.elapsedMs).toBeGreaterThanOrEqual(1800);
         expect(slow.elapsedMs).toBeLessThan(4000);
         expect(silent.seen.length).toBeGreaterThan(0);
         // SERVFAIL after the silent one, an answer from the next.
         writeDnsJson(bundle, { tables: [], upstreams: [`127.0.0.1:${silent.port}`, `127.0.0.1:${upstream.port}`] });
-        const fallback = askUdp(netns, buildQuery("outside.test", TYPE.A), 6000);
+        const fallback = await askUdp(netns, buildQuery("outside.test", TYPE.A), 6000);
         expect(addresses(fallback.message)).toEqual(["203.0.113.7"]);
         expect(fallback.elapsedMs).toBeGreaterThanOrEqual(1800);
         writeDnsJson(bundle, { tables: [], upstreams: [] });
-        const none = askUdp(netns, buildQuery("outside.test", TYPE.A));
+        const none = await askUdp(netns, buildQuery("outside.test", TYPE.A));
         expect(none.message?.rcode).toBe(RCODE.SERVFAIL);
         expect(none.elapsedMs).toBeLessThan(1000);
       },
@@ -393,7 +390,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     await withDnsContainer(
       () => ({ tables: [table], upstreams: [`127.0.0.1:${upstream.port}`] }),
       async (bundle, netns) => {
-        const [pipelined, big, manyTcp, manyUdp, manyEdns, bigUdp, slowWriter] = exchangeIn(netns, [
+        const [pipelined, big, manyTcp, manyUdp, manyEdns, bigUdp, slowWriter] = await exchangeIn(netns, [
           {
             transport: "tcp",
             send: [Buffer.concat([frame(buildQuery("web", TYPE.A, { id: 1 })), frame(buildQuery("outside.test", TYPE.A, { id: 2 })), frame(buildQuery("web", TYPE.AAAA, { id: 3 }))]).toString("hex")],
@@ -431,7 +428,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
         expect(parseMessage(Buffer.from(bigUdp?.responses[0] ?? "", "hex")).tc).toBe(true);
         expect(addresses(parseMessage(Buffer.from(slowWriter?.responses[0] ?? "", "hex")))).toEqual(["10.0.0.2"]);
         // busybox nslookup itself over UDP still resolves through it.
-        expect(execIn(bundle, ["nslookup", "-type=a", "web", "127.0.0.11"]).stdout).toContain("10.0.0.2");
+        expect((await execIn(bundle, ["nslookup", "-type=a", "web", "127.0.0.11"])).stdout).toContain("10.0.0.2");
       },
     );
   });
@@ -466,7 +463,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
           { name: "two OPT records", packet: (() => { const p = buildQuery("web", TYPE.A, { edns: 1232 }); p.writeUInt16BE(2, 10); return Buffer.concat([p, p.subarray(p.length - 11)]); })(), rcode: RCODE.FORMERR },
           { name: "an update (opcode 5)", packet: header(1, 5 << 11), rcode: RCODE.NOTIMP },
         ];
-        const results = exchangeIn(
+        const results = await exchangeIn(
           netns,
           cases.map((entry) => ({ transport: "udp" as const, send: [entry.packet.toString("hex")], timeoutMs: entry.rcode === null ? 300 : 2000, expect: entry.rcode === null ? 0 : 1 })),
         );
@@ -478,26 +475,26 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
             expect(response, entry.name).toBeDefined();
             const message = parseMessage(Buffer.from(response ?? "", "hex"));
             expect(message.rcode, entry.name).toBe(entry.rcode);
-            expect(message.id, entry.name).toBe(0xabcd);
+            expect(message.id, entry.name).toBe(entry.packet.readUInt16BE(0));
             expect(message.qr, entry.name).toBe(true);
           }
         });
         // Random garbage, then a flood of random questions.
         const garbage = Array.from({ length: 300 }, (_, i) => {
           const packet = randomBytes(1 + (i % 80));
-          if (i % 3 === 0 && packet.length >= 4) packet[2] &= 0x7f; // a query, not a response
+          if (i % 3 === 0 && packet.length >= 4) packet[2] = (packet[2] ?? 0) & 0x7f; // a query, not a response
           return packet.toString("hex");
         });
-        exchangeIn(netns, [{ transport: "udp", send: garbage, expect: 0, timeoutMs: 500 }]);
+        await exchangeIn(netns, [{ transport: "udp", send: garbage, expect: 0, timeoutMs: 500 }]);
         // TCP: a zero length, a huge length then silence, half a message then a close.
-        exchangeIn(netns, [
+        await exchangeIn(netns, [
           { transport: "tcp", send: ["0000"], expect: 0, timeoutMs: 1000 },
           { transport: "tcp", send: ["ffff0102"], expect: 0, timeoutMs: 1000 },
           { transport: "tcp", send: [frame(web).subarray(0, 8).toString("hex")], expect: 0, timeoutMs: 300 },
           { transport: "tcp", send: [Buffer.concat([frame(Buffer.concat([header(1), Buffer.from([0xc0, 12, 0, 1, 0, 1])]))]).toString("hex")], expect: 1, timeoutMs: 2000 },
         ]);
         expect(processAlive(bundle.shimPid)).toBe(true);
-        expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.2"]);
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
         expect(readStatus(bundle)?.status).toBe("running");
       },
     );
@@ -516,17 +513,133 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
           for (let i = 0; i < 20; i++) {
             const socket = net.connect(53, "127.0.0.11");
             socket.on("connect", () => open++);
-            socket.on("close", () => { closedAt.push(Date.now() - began); if (closedAt.length === 20) process.stdout.write(JSON.stringify(closedAt.sort((a, b) => a - b))); });
+            socket.on("close", () => { closedAt.push(Date.now() - began); if (closedAt.length === 20) { process.stdout.write(JSON.stringify(closedAt.sort((a, b) => a - b))); process.exit(0); } });
             socket.on("error", () => undefined);
           }
           setTimeout(() => { process.stdout.write("timeout"); process.exit(1); }, 9000);`;
-        const result = spawnSync("nsenter", [`--net=${netns}`, process.execPath, "-e", script], { encoding: "utf8", timeout: 20_000 });
+        const result = await runAsync("nsenter", [`--net=${netns}`, process.execPath, "-e", script], 20_000);
         const closedAt = JSON.parse(result.stdout) as number[];
         expect(closedAt).toHaveLength(20);
         expect(closedAt.filter((ms) => ms < 2000)).toHaveLength(4);
         expect(closedAt.filter((ms) => ms >= 4500 && ms < 8000)).toHaveLength(16);
       },
     );
+  });
+
+  it("lets a container process bind UDP 0.0.0.0:53 with SO_REUSEADDR next to it; TCP 0.0.0.0:53 stays taken", async () => {
+    const table = tablePath(`u-${randomBytes(4).toString("hex")}`);
+    writeAtomic(table, "web 10.0.0.2\n");
+    await withDnsContainer(
+      () => ({ tables: [table], upstreams: [] }),
+      async (_bundle, netns) => {
+        // What a resolver in the container would do: bind the wildcard, then see who gets what.
+        const script = String.raw`
+          const dgram = require("node:dgram");
+          const net = require("node:net");
+          const query = Buffer.from(process.argv[1], "hex");
+          const report = {};
+          const bind = (options) => new Promise((resolve) => {
+            const socket = dgram.createSocket(options);
+            socket.on("error", (error) => resolve({ socket: undefined, error: error.code }));
+            socket.bind(53, "0.0.0.0", () => resolve({ socket, error: null }));
+          });
+          const ask = (address) => new Promise((resolve) => {
+            const client = dgram.createSocket("udp4");
+            const timer = setTimeout(() => { client.close(); resolve(null); }, 1000);
+            client.on("message", (message) => { clearTimeout(timer); client.close(); resolve(message.length); });
+            client.send(query, 53, address);
+          });
+          (async () => {
+            const plain = await bind({ type: "udp4" });
+            report.udpWithoutReuse = plain.error;
+            if (plain.socket) plain.socket.close();
+            const reuse = await bind({ type: "udp4", reuseAddr: true });
+            report.udpWithReuse = reuse.error;
+            let containerGot = [];
+            if (reuse.socket) reuse.socket.on("message", (message, remote) => { containerGot.push(remote.port); reuse.socket.send(Buffer.from("x"), remote.port, remote.address); });
+            report.answerFrom127_0_0_11 = await ask("127.0.0.11");
+            report.answerFrom127_0_0_1 = await ask("127.0.0.1");
+            report.containerSocketGot = containerGot.length;
+            if (reuse.socket) reuse.socket.close();
+            const server = net.createServer();
+            report.tcpWildcard = await new Promise((resolve) => { server.once("error", (error) => resolve(error.code)); server.listen(53, "0.0.0.0", () => { server.close(); resolve(null); }); });
+            const other = net.createServer();
+            report.tcpOtherAddress = await new Promise((resolve) => { other.once("error", (error) => resolve(error.code)); other.listen(53, "127.0.0.1", () => { other.close(); resolve(null); }); });
+            process.stdout.write(JSON.stringify(report));
+          })();`;
+        const result = await runAsync("nsenter", [`--net=${netns}`, process.execPath, "-e", script, buildQuery("web", TYPE.A).toString("hex")], 20_000);
+        const report = JSON.parse(result.stdout) as Record<string, unknown>;
+        expect(report).toEqual({
+          udpWithoutReuse: "EADDRINUSE",
+          udpWithReuse: null,
+          answerFrom127_0_0_11: expect.any(Number) as unknown, // the shim, the more specific bind, still answers
+          answerFrom127_0_0_1: 1, // the container's own socket gets everything else
+          containerSocketGot: 1,
+          tcpWildcard: "EADDRINUSE",
+          tcpOtherAddress: null,
+        });
+        expect(report["answerFrom127_0_0_11"]).toBeGreaterThan(12);
+      },
+    );
+  });
+
+  it("moves on to the next upstream after REFUSED or SERVFAIL", async () => {
+    const friendly = await startUpstream((query) => buildResponse(query, RCODE.NOERROR, [{ type: TYPE.A, rdata: Buffer.from([192, 0, 2, 44]) }]), true);
+    const failing = await startUpstream((query) => buildResponse(query, RCODE.SERVFAIL, []), true);
+    try {
+      await withDnsContainer(
+        () => ({ tables: [], upstreams: [`127.0.0.1:${failing.port}`, `127.0.0.1:${upstream.port}`, `127.0.0.1:${friendly.port}`] }),
+        async (_bundle, netns) => {
+          const asked = await askUdp(netns, buildQuery("refused.test", TYPE.A));
+          expect(addresses(asked.message)).toEqual(["192.0.2.44"]);
+          expect(asked.elapsedMs).toBeLessThan(1500);
+          expect(failing.seen).toHaveLength(1);
+          // NXDOMAIN is an answer: relayed, no further upstream asked.
+          const before = friendly.seen.length;
+          expect((await askUdp(netns, buildQuery("nothere.test", TYPE.A))).message?.rcode).toBe(RCODE.NXDOMAIN);
+          expect(friendly.seen.length).toBe(before);
+        },
+      );
+    } finally {
+      await friendly.close();
+      await failing.close();
+    }
+  });
+
+  it("with two serving shims in one namespace, the second cannot take TCP and says so", async () => {
+    const netns = createNetns();
+    const first = tablePath(`f-${randomBytes(4).toString("hex")}`);
+    const second = tablePath(`s-${randomBytes(4).toString("hex")}`);
+    writeAtomic(first, "web 10.0.0.2\n");
+    writeAtomic(second, "web 10.0.0.3\n");
+    await withBundle(fixture.roots(), dnsBundle(netns, ["/bin/sleep", "1000"]), async (a) => {
+      writeDnsJson(a, { tables: [first], upstreams: [] });
+      await startShimOk(a);
+      try {
+        await withBundle(fixture.roots(), dnsBundle(netns, ["/bin/sleep", "1000"]), async (b) => {
+          writeDnsJson(b, { tables: [second], upstreams: [] });
+          await startShimOk(b);
+          try {
+            expect(readFileSync(path.join(b.runDir, "dns.log"), "utf8")).toMatch(/ tcp 127\.0\.0\.11 port 53: Address already in use\n$/);
+            const [udp, tcp] = await exchangeIn(netns, [
+              { transport: "udp", send: [buildQuery("web", TYPE.A).toString("hex")] },
+              { transport: "tcp", send: [frame(buildQuery("web", TYPE.A)).toString("hex")] },
+            ]);
+            // UDP goes to the socket bound last; TCP to the only listener.
+            expect(addresses(parseMessage(Buffer.from(udp?.responses[0] ?? "", "hex")))).toEqual(["10.0.0.3"]);
+            expect(addresses(parseMessage(Buffer.from(tcp?.responses[0] ?? "", "hex")))).toEqual(["10.0.0.2"]);
+          } finally {
+            await stopShim(b);
+          }
+        });
+        // The first one serves UDP again once the second is gone.
+        expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
+      } finally {
+        await stopShim(a);
+      }
+    });
+    removeNetns(netns);
+    namespaces.splice(namespaces.indexOf(netns), 1);
   });
 
   it("keeps its sockets across container restarts (restart policy always)", async () => {
@@ -542,12 +655,12 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
         try {
           const shimPid = started.shimPid ?? 0;
           const before = socketInodes(shimPid);
-          expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.2"]);
+          expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
           await eventually(() => (readStatus(bundle)?.restartCount ?? 0) >= 3, 15_000, "three restarts");
           // Queries answered whether the container is running or in its back-off.
           for (let i = 0; i < 5; i++) {
-            expect(addresses(askUdp(netns, buildQuery("web", TYPE.A)).message)).toEqual(["10.0.0.2"]);
-            const [viaTcp] = exchangeIn(netns, [{ transport: "tcp", send: [frame(buildQuery("web", TYPE.A)).toString("hex")] }]);
+            expect(addresses((await askUdp(netns, buildQuery("web", TYPE.A))).message)).toEqual(["10.0.0.2"]);
+            const [viaTcp] = await exchangeIn(netns, [{ transport: "tcp", send: [frame(buildQuery("web", TYPE.A)).toString("hex")] }]);
             expect(addresses(parseMessage(Buffer.from(viaTcp?.responses[0] ?? "", "hex")))).toEqual(["10.0.0.2"]);
             await sleep(50);
           }
@@ -559,7 +672,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
           await stopShim(bundle);
         }
         // The shim is gone: nothing listens any more.
-        const [gone] = exchangeIn(netns, [{ transport: "udp", send: [buildQuery("web", TYPE.A).toString("hex")], timeoutMs: 500 }]);
+        const [gone] = await exchangeIn(netns, [{ transport: "udp", send: [buildQuery("web", TYPE.A).toString("hex")], timeoutMs: 500 }]);
         expect(gone?.responses).toEqual([]);
       },
     );
@@ -591,7 +704,7 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
     }
   });
 
-  it("stays small: memory of a shim serving DNS next to one that does not", async () => {
+  it("stays small: memory of a shim serving DNS next to one that does not", { timeout: 60_000 }, async () => {
     const netns = createNetns();
     const table = tablePath(`mem-${randomBytes(4).toString("hex")}`);
     writeAtomic(table, Array.from({ length: 50 }, (_, i) => `service-${i} 10.3.0.${i + 1}\nservice-${i} fd00::3:${i + 1}`).join("\n"));
@@ -605,23 +718,35 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim embedded D
           await sleep(300);
           const idle = { plain: smapsRollup(plain.shimPid ?? 0), dns: smapsRollup(served.shimPid ?? 0) };
           // Some work: local answers over UDP and TCP, a forward, a PTR.
-          exchangeIn(netns, [
+          await exchangeIn(netns, [
             { transport: "udp", send: Array.from({ length: 50 }, (_, i) => buildQuery(`service-${i}`, i % 2 ? TYPE.A : TYPE.AAAA).toString("hex")) },
             { transport: "tcp", send: [Buffer.concat(Array.from({ length: 10 }, (_, i) => frame(buildQuery(`service-${i}.example.com`, TYPE.A)))).toString("hex")], expect: 10 },
             { transport: "udp", send: [buildQuery("outside.test", TYPE.A).toString("hex"), buildQuery("1.0.3.10.in-addr.arpa", TYPE.PTR).toString("hex")] },
           ]);
           await sleep(300);
           const busy = { plain: smapsRollup(plain.shimPid ?? 0), dns: smapsRollup(served.shimPid ?? 0) };
+          // Idle for DNS_IDLE_TRIM_MS (10 s): the shim gives back what serving faulted in.
+          await sleep(10_800);
+          const trimmed = { plain: smapsRollup(plain.shimPid ?? 0), dns: smapsRollup(served.shimPid ?? 0) };
           const report = {
             idle,
             afterQueries: busy,
-            dnsExtraRssKb: busy.dns.rssKb - busy.plain.rssKb,
-            dnsExtraPssAnonKb: busy.dns.pssAnonKb - busy.plain.pssAnonKb,
+            afterIdleTrim: trimmed,
+            extraAfterQueries: { rssKb: busy.dns.rssKb - busy.plain.rssKb, pssKb: busy.dns.pssKb - busy.plain.pssKb, pssAnonKb: busy.dns.pssAnonKb - busy.plain.pssAnonKb },
+            extraAfterIdleTrim: { rssKb: trimmed.dns.rssKb - trimmed.plain.rssKb, pssKb: trimmed.dns.pssKb - trimmed.plain.pssKb, pssAnonKb: trimmed.dns.pssAnonKb - trimmed.plain.pssAnonKb },
           };
-          console.log(`berth-shim memory with the embedded DNS server (50-name table): ${JSON.stringify(report)}`);
-          expect(report.dnsExtraRssKb).toBeLessThan(150);
+          console.log(`berth-shim memory with the embedded DNS server (100-entry table): ${JSON.stringify(report)}`);
+          // PSS is the cost per container: the extra RSS while serving is mostly shared libc text
+          // (the kernel maps up to 16 pages around each fault), given back once idle. The RSS
+          // difference to the other shim is printed, not asserted: it swings with that shim's
+          // own history by ±100 KB.
+          expect(report.extraAfterQueries.pssKb).toBeLessThan(100);
+          expect(report.extraAfterIdleTrim.pssKb).toBeLessThan(64);
+          expect(report.extraAfterIdleTrim.pssAnonKb).toBeLessThan(64);
           expect(busy.dns.rssKb).toBeLessThan(1536);
-          expect(busy.dns.pssKb).toBeLessThan(400);
+          expect(trimmed.dns.rssKb).toBeLessThan(1024);
+          // And it still answers after the trim.
+          expect(addresses((await askUdp(netns, buildQuery("service-7", TYPE.A))).message)).toEqual(["10.3.0.8"]);
         } finally {
           await stopShim(served);
           await stopShim(plain);

@@ -89,7 +89,7 @@ describe("networkRules", () => {
       masquerade: false,
       ports: [
         { hostIp: "::", hostPort: 8080, containerIp: "fd00:b3e7:1::2", containerPort: 80, protocol: "tcp" },
-        { hostIp: "0:0:0:0:0:0:0:1", hostPort: 8081, containerIp: "fd00:b3e7:1:0::2", containerPort: 80, protocol: "sctp" },
+        { hostIp: "2001:DB8:0:0::5", hostPort: 8081, containerIp: "fd00:b3e7:1:0::2", containerPort: 80, protocol: "sctp" },
       ],
     };
     const rules = networkRules(dual);
@@ -99,7 +99,7 @@ describe("networkRules", () => {
         ":BERTH-DN-3f2a9c1d2e4b - [0:0]",
         ":BERTH-PO-3f2a9c1d2e4b - [0:0]",
         "-A BERTH-DN-3f2a9c1d2e4b -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:b3e7:1::2]:80",
-        "-A BERTH-DN-3f2a9c1d2e4b -d ::1/128 -p sctp -m sctp --dport 8081 -j DNAT --to-destination [fd00:b3e7:1::2]:80",
+        "-A BERTH-DN-3f2a9c1d2e4b -d 2001:db8::5/128 -p sctp -m sctp --dport 8081 -j DNAT --to-destination [fd00:b3e7:1::2]:80",
         "-A BERTH-PO-3f2a9c1d2e4b -o br-3f2a9c1d2e4b -m addrtype --src-type LOCAL -j MASQUERADE",
         "-A BERTH-PO-3f2a9c1d2e4b -s fd00:b3e7:1::/64 -o br-3f2a9c1d2e4b -m conntrack --ctstate DNAT -j MASQUERADE",
         "-A BERTH-DNAT -j BERTH-DN-3f2a9c1d2e4b",
@@ -120,6 +120,7 @@ describe("networkRules", () => {
       { ...normal, ports: [{ ...port, containerIp: "10.0.0.2" }] },
       { ...normal, ports: [{ ...port, hostPort: 0 }] },
       { ...normal, ports: [{ ...port, protocol: "icmp" as "tcp" }] },
+      { ...normal, subnets: ["fd00::/64"], ports: [{ ...port, hostIp: "::1", containerIp: "fd00::2" }] },
     ]) {
       expect(() => networkRules(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: NetworkErrorCode.invalid }));
     }
