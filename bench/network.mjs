@@ -13,16 +13,19 @@
 //
 //   node bench/network.mjs [TRANSFERS] [SETUPS] [RUNS]   (defaults 10, 50, 30; as root)
 //
-// Everything lives in a throwaway directory under bench/.work: the state and run roots, and an
-// esbuild bundle of src/network and src/runtime (the sources are TypeScript; dist/ is one split
-// CLI bundle). Traffic goes only to 127.0.0.1 and to the container's address on berth's bridge.
-// Cleanup, even on failure: processes by pid, containers by `berth container rm -f`, networks by
-// the engine's networks.destroyAll(), then the directory; then a check that none of this run's
+// Everything lives in a throwaway directory under bench/.work: the state and run roots, a copy of
+// the CLI just built, and an esbuild bundle of src/network and src/runtime (the sources are
+// TypeScript; dist/ is one split CLI bundle). When the CLI cannot publish ports yet, containers
+// with networks go through the engine API of that bundle instead (said so in the output).
+// Traffic goes only to 127.0.0.1 and to the container's address on berth's bridge.
+// Cleanup, even on failure: processes by pid, containers by `berth container rm -f` (the engine
+// API if that fails), networks by the engine's networks.destroyAll(), then the directory (kept,
+// with the command to finish, if a container still runs); then a check that none of this run's
 // links, BERTH rules, mounts or shims remain.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -124,7 +127,20 @@ mkdirSync(path.join(repoRoot, "bench", ".work"), { recursive: true });
 const base = mkdtempSync(path.join(repoRoot, "bench", ".work", "network-"));
 const paths = { stateRoot: path.join(base, "state"), runRoot: path.join(base, "run") };
 const env = { ...process.env, BERTH_ROOT: paths.stateRoot, BERTH_RUN_ROOT: paths.runRoot };
-const berth = (args, options = {}) => spawnSync(process.execPath, ["--", berthBin, ...args], { env, encoding: "utf8", ...options });
+// The CLI runs from a copy of bin/ and dist/ made right after the build, so that someone else's
+// `npm run build` (which empties dist/) cannot pull it away mid-run. It finds native/build upward.
+let berthCli = berthBin;
+const berth = (args, options = {}) => spawnSync(process.execPath, ["--", berthCli, ...args], { env, encoding: "utf8", ...options });
+
+function snapshotCli() {
+  const copy = path.join(base, "cli");
+  cpSync(path.join(repoRoot, "dist"), path.join(copy, "dist"), { recursive: true });
+  mkdirSync(path.join(copy, "bin"));
+  copyFileSync(berthBin, path.join(copy, "bin", "berth"));
+  berthCli = path.join(copy, "bin", "berth");
+  const version = berth(["version"]);
+  if (version.status !== 0) throw new Error(`the copy of the CLI does not run (dist/ rebuilt meanwhile?):\n${version.stderr}`);
+}
 
 /** What this run made, for the cleanup and the leak check. */
 const made = { children: new Set(), containers: new Set(), bridges: new Set(), hostLinks: new Set(), sandboxes: new Set(), networkIds: new Set() };
@@ -141,7 +157,10 @@ async function cleanup() {
   const listed = existsSync(paths.stateRoot) ? berth(["container", "ls", "-aq", "--no-trunc"]).stdout?.split("\n").filter(Boolean) ?? [] : [];
   for (const id of new Set([...made.containers, ...listed])) {
     const removed = berth(["container", "rm", "-f", id]);
-    if (removed.status !== 0 && !/no such container/i.test(removed.stderr)) problems.push(`container rm -f ${id}: ${removed.stderr.trim()}`);
+    if (removed.status === 0 || /no such container/i.test(removed.stderr)) continue;
+    // The CLI failed (its copy broken?): the same removal through the engine API of the bundle.
+    const viaEngine = engine === undefined ? new Error("no engine") : await engine.containers.remove(id, { force: true, volumes: true }).then(() => undefined, (error) => error);
+    if (viaEngine !== undefined && !/no such container/i.test(viaEngine.message)) problems.push(`container rm -f ${id}: ${removed.stderr.trim()}; engine: ${viaEngine.message}`);
   }
   if (net !== undefined) {
     for (const sandbox of made.sandboxes) await net.destroySandbox(sandbox).catch((error) => problems.push(`destroySandbox ${sandbox}: ${error.message}`));
@@ -171,10 +190,14 @@ if (process.argv[2] === "base") await net.removeBaseChains();`,
     if (destroyed.status !== 0) problems.push(`networks.destroyAll: ${destroyed.stderr.trim()}`);
   }
   for (const id of made.containers) made.hostLinks.add(`vb${id.slice(0, 10)}`);
+  // A container still running keeps the directory (its state) for `berth container rm -f`.
+  const shims = runtime === undefined ? [] : runtime.listShimProcesses().filter((shim) => shim.argv.some((argument) => argument.startsWith(base)));
+  const keep = shims.length > 0;
+  if (keep) problems.push(`shims left (pids ${shims.map((shim) => shim.pid).join(", ")}): ${base} kept; remove with BERTH_ROOT=${paths.stateRoot} BERTH_RUN_ROOT=${paths.runRoot} berth container rm -f $(berth container ls -aq)`);
   // Leak check, before the directory goes (a namespace still bound below it would show here).
   const mounts = mountsUnder(base);
-  if (mounts.length > 0) problems.push(`mounts left below ${base}: ${mounts.join(", ")} (unmounted now)`);
-  for (const mountPoint of mounts.reverse()) spawnSync("umount", ["-l", mountPoint]);
+  if (mounts.length > 0) problems.push(`mounts left below ${base}: ${mounts.join(", ")}${keep ? "" : " (unmounted now)"}`);
+  if (!keep) for (const mountPoint of mounts.reverse()) spawnSync("umount", ["-l", mountPoint]);
   const linksAfter = linkNames();
   const ours = linksAfter.filter((name) => made.bridges.has(name) || [...made.hostLinks].some((prefix) => name.startsWith(prefix)));
   if (ours.length > 0) problems.push(`links of this run left: ${ours.join(", ")}`);
@@ -187,12 +210,10 @@ if (process.argv[2] === "base") await net.removeBaseChains();`,
   if (ourRules.length > 0) problems.push(`BERTH rules of this run's networks left:\n    ${ourRules.join("\n    ")}`);
   const otherRules = rulesLeft.filter((line) => !ourRules.includes(line));
   if (otherRules.length > 0) notes.push(`BERTH rules new since the start, not of this run's networks (shared chains, or another berth on this host):\n    ${otherRules.join("\n    ")}`);
-  if (runtime !== undefined) {
-    const shims = runtime.listShimProcesses().filter((shim) => shim.argv.some((argument) => argument.startsWith(base)));
-    if (shims.length > 0) problems.push(`shims left: ${shims.map((shim) => shim.pid).join(", ")}`);
+  if (!keep) {
+    rmSync(base, { recursive: true, force: true });
+    if (existsSync(base)) problems.push(`could not remove ${base}`);
   }
-  rmSync(base, { recursive: true, force: true });
-  if (existsSync(base)) problems.push(`could not remove ${base}`);
   const sysctlsAfter = sysctls();
   const changed = Object.keys(sysctlsAfter).filter((key) => sysctlsAfter[key] !== sysctlsBefore[key]);
   console.log("");
@@ -609,7 +630,7 @@ async function runContainers(cliPublishes) {
     console.log(`docker: no Docker daemon reachable (docker info: ${why}), docker run --rm -p 80 not measured`);
   }
   if (straceInstalled) {
-    const argv = viaEngine === undefined ? [process.execPath, "--", berthBin, "container", "run", "--rm", "--network", networkName, "-p", "80", image, "true"] : undefined;
+    const argv = viaEngine === undefined ? [process.execPath, "--", berthCli, "container", "run", "--rm", "--network", networkName, "-p", "80", image, "true"] : undefined;
     if (argv !== undefined) {
       const traced = traceProcesses("one-run", argv, { env });
       console.log(`strace -f of one \`berth container run --rm --network ${networkName} -p 80 IMAGE true\`: ${traced.processes} processes; exec'd: ${traced.programs}; forking further: ${traced.forking.join(", ") || "none"}`);
@@ -633,6 +654,7 @@ const results = {};
 let ok = false;
 try {
   buildBerth();
+  snapshotCli();
   const bundleDirectory = await bundle();
   net = await import(pathToFileURL(path.join(bundleDirectory, "network.js")).href);
   runtime = await import(pathToFileURL(path.join(bundleDirectory, "runtime.js")).href);
