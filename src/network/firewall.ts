@@ -110,6 +110,8 @@ export function removeNetworkRules(context: Context, networkId: string): Promise
   return serialize(context, async () => {
     for (const family of [4, 6] as const) {
       if (!available(context, family)) continue;
+      // Another process may have made these chains after this one last read the kernel.
+      context.firewallState.delete(family);
       await applyWithRetry(
         context,
         family,

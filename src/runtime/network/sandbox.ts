@@ -282,7 +282,8 @@ async function tearDownLocked(context: NetworkContext, networks: readonly Networ
     changed.add(network.id);
     if (endpoint !== undefined && endpoint.ports.length > 0) withPorts.push(network);
   }
-  await context.kernel.destroySandbox(sandboxPath(context.paths, containerId));
+  const sandbox = sandboxPath(context.paths, containerId);
+  if (existsSync(sandbox)) await context.kernel.destroySandbox(sandbox);
   for (const network of withPorts) {
     if (network.driver === "bridge") await applyRules(context, network);
   }
