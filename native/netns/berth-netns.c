@@ -120,15 +120,23 @@ static int send_request(int sock, struct request *request)
 
 static char reply[64 * 1024];
 
+/* One datagram of the kernel's answer into reply: its length, or -errno. */
+static ssize_t receive(int sock)
+{
+	for (;;) {
+		ssize_t length = recv(sock, reply, sizeof reply, 0);
+		if (length >= 0 || errno != EINTR)
+			return length < 0 ? -errno : length;
+	}
+}
+
 /* The kernel's answer to one NLM_F_ACK request: 0 or -errno. */
 static int receive_ack(int sock)
 {
 	for (;;) {
-		ssize_t length = recv(sock, reply, sizeof reply, 0);
-		if (length < 0 && errno == EINTR)
-			continue;
+		ssize_t length = receive(sock);
 		if (length < 0)
-			return -errno;
+			return (int)length;
 		for (struct nlmsghdr *header = (struct nlmsghdr *)reply; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
 			if (header->nlmsg_type == NLMSG_ERROR)
 				return ((struct nlmsgerr *)NLMSG_DATA(header))->error;
@@ -184,11 +192,9 @@ static int list_links(int sock, struct links *links)
 		return error;
 	size_t capacity = 0;
 	for (;;) {
-		ssize_t length = recv(sock, reply, sizeof reply, 0);
-		if (length < 0 && errno == EINTR)
-			continue;
+		ssize_t length = receive(sock);
 		if (length < 0)
-			return -errno;
+			return (int)length;
 		for (struct nlmsghdr *header = (struct nlmsghdr *)reply; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
 			if (header->nlmsg_type == NLMSG_DONE)
 				return 0;
@@ -219,24 +225,20 @@ static int namespace_id(int sock, int fd)
 	append_attribute(&request, NETNSA_FD, &value, sizeof value);
 	if (send_request(sock, &request) != 0)
 		return -1;
-	for (;;) {
-		ssize_t length = recv(sock, reply, sizeof reply, 0);
-		if (length < 0 && errno == EINTR)
-			continue;
-		const struct nlmsghdr *header = (const struct nlmsghdr *)reply;
-		if (length < (ssize_t)NLMSG_HDRLEN || header->nlmsg_type != RTM_NEWNSID)
-			return -1;
-		int remaining = (int)(header->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct rtgenmsg))));
-		const struct rtattr *attribute = (const struct rtattr *)((const char *)NLMSG_DATA(header) + NLMSG_ALIGN(sizeof(struct rtgenmsg)));
-		for (; RTA_OK(attribute, remaining); attribute = RTA_NEXT(attribute, remaining)) {
-			if (attribute->rta_type == NETNSA_NSID) {
-				int32_t id;
-				memcpy(&id, RTA_DATA(attribute), sizeof id);
-				return id;
-			}
-		}
+	ssize_t length = receive(sock);
+	const struct nlmsghdr *header = (const struct nlmsghdr *)reply;
+	if (length < (ssize_t)NLMSG_HDRLEN || header->nlmsg_type != RTM_NEWNSID)
 		return -1;
+	int remaining = (int)(header->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct rtgenmsg))));
+	const struct rtattr *attribute = (const struct rtattr *)((const char *)NLMSG_DATA(header) + NLMSG_ALIGN(sizeof(struct rtgenmsg)));
+	for (; RTA_OK(attribute, remaining); attribute = RTA_NEXT(attribute, remaining)) {
+		if (attribute->rta_type == NETNSA_NSID) {
+			int32_t id;
+			memcpy(&id, RTA_DATA(attribute), sizeof id);
+			return id;
+		}
 	}
+	return -1;
 }
 
 /* RTM_NEWLINK on an existing link: set it down, or rename it. 0 or -errno. */

@@ -2,6 +2,8 @@
 // Docker's messages are the reference), format canonically (RFC 5952 for IPv6), and do the
 // arithmetic IPAM and the firewall need. Pure.
 
+import { invalid } from "./network-error.js";
+
 export type Family = 4 | 6;
 
 export interface Address {
@@ -110,7 +112,14 @@ export function parsePrefix(text: string): Prefix | undefined {
   return { family: address.family, network: address.value & maskOf(address.family, prefix), prefix, written: address.value };
 }
 
-export function maskOf(family: Family, prefix: number): bigint {
+/** parsePrefix, or an E_NET_INVALID error naming the text. */
+export function requirePrefix(text: string): Prefix {
+  const prefix = parsePrefix(text);
+  if (prefix === undefined) throw invalid(`invalid CIDR address: ${text}`);
+  return prefix;
+}
+
+function maskOf(family: Family, prefix: number): bigint {
   const bits = BigInt(bitsOf(family));
   return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
 }

@@ -24,10 +24,10 @@
 // the caller then re-reads the kernel's state and tries again. iptables-restore commits per
 // table, so each table's part is complete on its own.
 
-import { parseAddress, parsePrefix, isLoopback, isUnspecified, prefixContains, formatAddress, type Family, type Prefix } from "./address.js";
+import { bitsOf, formatAddress, formatPrefix, isLoopback, isUnspecified, parseAddress, prefixContains, requirePrefix, type Family, type Prefix } from "./address.js";
 import { invalid } from "./network-error.js";
 
-export type Table = "raw" | "nat" | "filter";
+type Table = "raw" | "nat" | "filter";
 const tables: readonly Table[] = ["raw", "nat", "filter"];
 
 export interface PublishedPort {
@@ -58,9 +58,9 @@ export interface RuleSet {
 /** What iptables-save showed: per table, its chains and its rule lines in order. */
 export type SaveState = ReadonlyMap<Table, { readonly chains: ReadonlySet<string>; readonly rules: readonly string[] }>;
 
-export const emptySaveState: SaveState = new Map();
+const emptySaveState: SaveState = new Map();
 
-export const sharedChain = {
+const sharedChain = {
   raw: "BERTH-PREROUTING",
   dnat: "BERTH-DNAT",
   postrouting: "BERTH-POSTROUTING",
@@ -89,7 +89,7 @@ interface BaseTable {
 }
 
 /** The shared chains and the jumps into them from built-in chains, for one family. */
-export function baseRules(family: Family): ReadonlyMap<Table, BaseTable> {
+function baseRules(family: Family): ReadonlyMap<Table, BaseTable> {
   const dnatJump = (builtin: string): Jump => {
     const rule = `${builtin} -m addrtype --dst-type LOCAL -j ${sharedChain.dnat}`;
     return { saved: `-A ${rule}`, add: `-A ${rule}` };
@@ -121,10 +121,6 @@ interface NetworkTable {
 }
 
 const safeInterface = /^[A-Za-z0-9_.-]{1,15}$/;
-
-function hostPrefix(family: Family): number {
-  return family === 4 ? 32 : 128;
-}
 
 function destination(family: Family, ip: string, port: number): string {
   return family === 4 ? `${ip}:${port}` : `[${ip}]:${port}`;
@@ -167,22 +163,14 @@ function checkPort(port: PublishedPort, subnets: readonly Prefix[]): CheckedPort
   };
 }
 
-function parseSubnets(network: FirewallNetwork): Prefix[] {
-  return network.subnets.map((text) => {
-    const subnet = parsePrefix(text);
-    if (subnet === undefined) throw invalid(`invalid CIDR address: ${text}`);
-    return subnet;
-  });
-}
-
 /** The network's own chains, rules and jumps for one family, as iptables-save prints them. */
 function networkTables(network: FirewallNetwork, family: Family): ReadonlyMap<Table, NetworkTable> {
   const chains = networkChains(network.id);
   const bridge = network.bridge;
   if (!safeInterface.test(bridge)) throw invalid(`invalid bridge name ${JSON.stringify(bridge)}`);
-  const allSubnets = parseSubnets(network);
+  const allSubnets = network.subnets.map(requirePrefix);
   const ports = network.ports.map((port) => checkPort(port, allSubnets));
-  const subnets = allSubnets.filter((subnet) => subnet.family === family).map((subnet) => `${formatAddress(family, subnet.network)}/${subnet.prefix}`);
+  const subnets = allSubnets.filter((subnet) => subnet.family === family).map(formatPrefix);
   const result = new Map<Table, NetworkTable>();
   if (subnets.length === 0) return result;
   // Docker ignores published ports on internal networks; so does berth.
@@ -217,7 +205,7 @@ function networkTables(network: FirewallNetwork, family: Family): ReadonlyMap<Ta
       rules: [
         ...published.map(
           (port) =>
-            `-A ${chains.dnat} ${port.any ? "" : `-d ${port.hostIp}/${hostPrefix(family)} `}${match(port)} -j DNAT --to-destination ${destination(family, port.containerIp, port.containerPort)}`,
+            `-A ${chains.dnat} ${port.any ? "" : `-d ${port.hostIp}/${bitsOf(family)} `}${match(port)} -j DNAT --to-destination ${destination(family, port.containerIp, port.containerPort)}`,
         ),
         ...(network.masquerade ? subnets.map((subnet) => `-A ${postrouting} -s ${subnet} ! -o ${bridge} -j MASQUERADE`) : []),
         // The host reaching a published port (from 127.0.0.1 too): the container must answer the gateway.
@@ -251,13 +239,7 @@ function networkTables(network: FirewallNetwork, family: Family): ReadonlyMap<Ta
 
 /** The families a network needs rules for: those of its subnets. */
 export function networkFamilies(network: Pick<FirewallNetwork, "subnets">): Family[] {
-  const families = new Set<Family>();
-  for (const text of network.subnets) {
-    const subnet = parsePrefix(text);
-    if (subnet === undefined) throw invalid(`invalid CIDR address: ${text}`);
-    families.add(subnet.family);
-  }
-  return [...families].sort();
+  return [...new Set(network.subnets.map((text) => requirePrefix(text).family))].sort();
 }
 
 function ruleSet(network: FirewallNetwork, family: Family): RuleSet {
@@ -284,6 +266,11 @@ function hasRule(state: SaveState, table: Table, line: string): boolean {
 /** A rule line's chain: `-A CHAIN …` → CHAIN. */
 function chainOf(rule: string): string {
   return rule.split(" ")[1] ?? "";
+}
+
+/** A rule line's target: `… -j TARGET` (last) → TARGET. */
+function targetOf(rule: string): string | undefined {
+  return / -j (\S+)$/.exec(rule)?.[1];
 }
 
 /** Whether the kernel already holds exactly this table's part: shared chains and jumps, the network's chains with these rules in this order, its jumps. */
@@ -352,7 +339,7 @@ export function stateAfterRemove(networkId: string, present: SaveState): SaveSta
   for (const [table, state] of present) {
     next.set(table, {
       chains: new Set([...state.chains].filter((chain) => !own.has(chain))),
-      rules: state.rules.filter((rule) => !own.has(rule.split(" ")[1] ?? "") && !own.has(/ -j (\S+)$/.exec(rule)?.[1] ?? "")),
+      rules: state.rules.filter((rule) => !own.has(chainOf(rule)) && !own.has(targetOf(rule) ?? "")),
     });
   }
   return next;
@@ -368,8 +355,7 @@ export function renderRemove(networkId: string, present: SaveState): string {
     if (state === undefined) continue;
     const lines: string[] = [];
     for (const rule of state.rules) {
-      const target = / -j (\S+)$/.exec(rule)?.[1];
-      if (target !== undefined && own.has(target) && !own.has(rule.split(" ")[1] ?? "")) lines.push(rule.replace(/^-A /, "-D "));
+      if (own.has(targetOf(rule) ?? "") && !own.has(chainOf(rule))) lines.push(rule.replace(/^-A /, "-D "));
     }
     for (const chain of own) if (state.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
     if (lines.length > 0) out.push(`*${table}`, ...lines, "COMMIT");
@@ -378,7 +364,7 @@ export function renderRemove(networkId: string, present: SaveState): string {
 }
 
 /** Whether any network's chain is left in this family. */
-export function networkChainsPresent(present: SaveState): boolean {
+function networkChainsPresent(present: SaveState): boolean {
   for (const state of present.values()) for (const chain of state.chains) if (networkChainPattern.test(chain)) return true;
   return false;
 }

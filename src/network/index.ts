@@ -11,7 +11,7 @@ import * as host from "./host.js";
 import * as links from "./links.js";
 import type { BridgeSpec, EndpointSpec } from "./links.js";
 import * as ports from "./ports.js";
-import type { ListeningSocket, PickFreePortOptions, Protocol } from "./ports.js";
+import type { HostSockets, ListeningSocket, PickFreePortOptions, Protocol } from "./ports.js";
 import * as sysctl from "./sysctl.js";
 import type { SystemOptions } from "./system.js";
 
@@ -20,7 +20,6 @@ export {
   canonicalIp,
   chooseSubnet,
   containsAddress,
-  defaultIPv4Pools,
   gatewayOf,
   macAddressFor,
   overlaps,
@@ -33,20 +32,18 @@ export {
 } from "./ipam.js";
 export { NetworkError, NetworkErrorCode } from "./network-error.js";
 export {
-  networkChains,
   networkRules,
   parseSave,
   renderApply,
-  sharedChain,
   type FirewallNetwork,
   type PublishedPort,
   type RuleSet,
   type SaveState,
 } from "./firewall-rules.js";
 export { bridgeMac, type BridgeSpec, type EndpointSpec } from "./links.js";
-export { parseProcNetSockets, parseSctpEndpoints, type ListeningSocket, type PickFreePortOptions, type Protocol } from "./ports.js";
+export { parseProcNetSockets, parseSctpEndpoints, type HostSockets, type ListeningSocket, type PickFreePortOptions, type Protocol } from "./ports.js";
 export { parseIPv6Routes } from "./host.js";
-export { berthNetnsBinary, spawnCount } from "./system.js";
+export { spawnCount } from "./system.js";
 
 /** Every kernel-facing operation, bound to one network namespace playing the host. */
 export interface NetworkHost {
@@ -57,6 +54,7 @@ export interface NetworkHost {
   ipv6Available(): boolean;
   listeningSockets(): ListeningSocket[];
   hostPortBusy(protocol: Protocol, hostIp: string, port: number): boolean;
+  hostSockets(protocols: readonly Protocol[]): HostSockets;
   ephemeralPortRange(): [number, number];
   pickFreePort(options: PickFreePortOptions): number;
   ensureBridge(spec: BridgeSpec): Promise<void>;
@@ -85,6 +83,7 @@ export function networkHost(options: NetworkHostOptions = {}): NetworkHost {
     ipv6Available: () => host.ipv6Available(system),
     listeningSockets: () => ports.listeningSockets(system),
     hostPortBusy: (protocol, hostIp, port) => ports.hostPortBusy(system, protocol, hostIp, port),
+    hostSockets: (protocols) => ports.hostSockets(system, protocols),
     ephemeralPortRange: () => ports.ephemeralPortRange(system),
     pickFreePort: (pickOptions) => ports.pickFreePort(system, pickOptions),
     ensureBridge: (spec) => links.ensureBridge(context, spec),
@@ -133,6 +132,10 @@ export function hostPortBusy(protocol: Protocol, hostIp: string, port: number): 
 }
 export function ephemeralPortRange(): [number, number] {
   return own().ephemeralPortRange();
+}
+/** One read of the host's sockets of these protocols, for every check and pick of one operation. */
+export function hostSockets(protocols: readonly Protocol[]): HostSockets {
+  return own().hostSockets(protocols);
 }
 export function pickFreePort(options: PickFreePortOptions): number {
   return own().pickFreePort(options);

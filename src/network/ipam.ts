@@ -13,18 +13,11 @@ import {
   parseRange,
   prefixContains,
   prefixesOverlap,
+  requirePrefix,
   type Family,
   type Prefix,
 } from "./address.js";
 import { NetworkError, NetworkErrorCode, invalid } from "./network-error.js";
-
-export { NetworkErrorCode } from "./network-error.js";
-
-function requirePrefix(text: string): Prefix {
-  const prefix = parsePrefix(text);
-  if (prefix === undefined) throw invalid(`invalid CIDR address: ${text}`);
-  return prefix;
-}
 
 function requireAddress(text: string): { family: Family; value: bigint } {
   const address = parseAddress(text);

@@ -11,7 +11,7 @@
 //   reaps the netns, and the renamed veths with it, moments later.
 // A failure half-way undoes what was made and names the object that failed.
 
-import { canonicalAddress, parseAddress, parsePrefix, type Family } from "./address.js";
+import { canonicalAddress, formatAddress, parseAddress, parsePrefix, type Family } from "./address.js";
 import type { Context } from "./context.js";
 import { NetworkError, NetworkErrorCode, invalid, kernelError } from "./network-error.js";
 import { ensureForwarding, ensureRouteLocalnet } from "./sysctl.js";
@@ -68,13 +68,11 @@ function checkPath(what: string, file: string): string {
   return file;
 }
 
-/** `172.18.0.2/16` → family and canonical CIDR text. */
+/** `172.18.0.2/16` → family and canonical CIDR text (host bits kept). */
 function interfaceAddress(text: string): { family: Family; cidr: string } {
-  const slash = text.indexOf("/");
-  const address = canonicalAddress(text.slice(0, slash < 0 ? text.length : slash));
-  const prefix = slash < 0 ? undefined : parsePrefix(text);
-  if (address === undefined || prefix === undefined) throw invalid(`invalid interface address ${JSON.stringify(text)}: want CIDR form like 172.18.0.2/16`);
-  return { family: prefix.family, cidr: `${address}/${prefix.prefix}` };
+  const prefix = parsePrefix(text);
+  if (prefix === undefined) throw invalid(`invalid interface address ${JSON.stringify(text)}: want CIDR form like 172.18.0.2/16`);
+  return { family: prefix.family, cidr: `${formatAddress(prefix.family, prefix.written)}/${prefix.prefix}` };
 }
 
 function addressLine(cidr: string, family: Family, device: string, object: string): BatchLine {
@@ -127,10 +125,10 @@ export async function ensureBridge(context: Context, spec: BridgeSpec): Promise<
   const object = `bridge ${name}`;
   const { system } = context;
   const key = bridgeSpecKey(spec);
-  const known = context.ensuredBridges.get(name) === key && system.linkExists(name);
-  if (!known) {
+  const exists = system.linkExists(name);
+  if (!exists || context.ensuredBridges.get(name) !== key) {
     let created = false;
-    if (!system.linkExists(name)) {
+    if (!exists) {
       const lines: BatchLine[] = [
         { command: `link add name ${name} address ${bridgeMac(name)}${spec.mtu === undefined ? "" : ` mtu ${spec.mtu}`} type bridge`, object },
         ...addresses.map((address) => addressLine(address.cidr, address.family, name, `${object} address ${address.cidr}`)),
@@ -204,7 +202,7 @@ function checkEndpoint(context: Context, spec: EndpointSpec): CheckedEndpoint {
   const gateways = spec.gateways.map((text) => {
     const address = parseAddress(text);
     if (address === undefined) throw invalid(`invalid gateway address ${JSON.stringify(text)}`);
-    return { family: address.family, ip: canonicalAddress(text) ?? text };
+    return { family: address.family, ip: formatAddress(address.family, address.value) };
   });
   switch (spec.driver) {
     case "bridge":
@@ -277,48 +275,50 @@ function netnsError(nsPath: string, result: RunResult): NetworkError {
   return new NetworkError(missing ? NetworkErrorCode.notFound : NetworkErrorCode.kernel, `netns ${nsPath}: ${detail}`, { object: `netns ${nsPath}` });
 }
 
+/**
+ * The two spawns of a sandbox change: `berth-netns create|exec NS -- ip -batch -` with the
+ * inside lines, then `ip -batch -` in the host with the host lines. When either batch fails,
+ * undo runs and the failed line's object is named; berth-netns's own failure (the path is taken,
+ * say) left nothing, and must not remove what someone else has there.
+ */
+async function configureSandbox(
+  context: Context,
+  nsPath: string,
+  change: { verb: "create" | "exec"; inside: readonly BatchLine[]; host: readonly BatchLine[]; undo: () => Promise<void> },
+): Promise<void> {
+  const { system } = context;
+  const made = await system.runHere([system.berthNetns, change.verb, nsPath, "--", "ip", "-batch", "-"], { input: renderBatch(change.inside) });
+  if (made.status !== 0) {
+    if (berthNetnsFailed(made)) throw netnsError(nsPath, made);
+    await change.undo().catch(() => undefined);
+    throw batchFailure(change.inside, made, `netns ${nsPath}`);
+  }
+  if (change.host.length === 0) return;
+  const attached = await system.run(["ip", "-batch", "-"], { input: renderBatch(change.host) });
+  if (attached.status !== 0) {
+    await change.undo().catch(() => undefined);
+    throw batchFailure(change.host, attached, `netns ${nsPath}`);
+  }
+}
+
 /** A new netns bound at nsPath with lo up and every endpoint configured; on failure nothing is left. */
 export async function createSandbox(context: Context, nsPath: string, endpoints: readonly EndpointSpec[]): Promise<void> {
   checkPath("netns", nsPath);
   const checked = endpoints.map((endpoint) => checkEndpoint(context, endpoint));
-  const { system } = context;
   const inside: BatchLine[] = [{ command: "link set dev lo up", object: "interface lo" }, ...checked.flatMap((endpoint) => insideLines(context, endpoint))];
-  const created = await system.runHere([system.berthNetns, "create", nsPath, "--", "ip", "-batch", "-"], { input: renderBatch(inside) });
-  if (created.status !== 0) {
-    // berth-netns's own failure (the path is taken, say) left nothing, and must not remove what
-    // someone else has there; ip's failure left a netns to remove.
-    if (berthNetnsFailed(created)) throw netnsError(nsPath, created);
-    await destroySandbox(context, nsPath).catch(() => undefined);
-    throw batchFailure(inside, created, `netns ${nsPath}`);
-  }
-  const host = checked.flatMap(hostLines);
-  if (host.length === 0) return;
-  const attached = await system.run(["ip", "-batch", "-"], { input: renderBatch(host) });
-  if (attached.status !== 0) {
-    await destroySandbox(context, nsPath).catch(() => undefined);
-    throw batchFailure(host, attached, `netns ${nsPath}`);
-  }
+  await configureSandbox(context, nsPath, { verb: "create", inside, host: checked.flatMap(hostLines), undo: () => destroySandbox(context, nsPath) });
 }
 
 /** Adds one endpoint to an existing sandbox (a running container); on failure it is removed again. */
 export async function connectEndpoint(context: Context, nsPath: string, endpoint: EndpointSpec): Promise<void> {
   checkPath("netns", nsPath);
   const checked = checkEndpoint(context, endpoint);
-  const { system } = context;
-  const inside = insideLines(context, checked);
-  const made = await system.runHere([system.berthNetns, "exec", nsPath, "--", "ip", "-batch", "-"], { input: renderBatch(inside) });
-  if (made.status !== 0) {
-    if (berthNetnsFailed(made)) throw netnsError(nsPath, made);
-    await disconnectEndpoint(context, nsPath, endpoint).catch(() => undefined);
-    throw batchFailure(inside, made, `netns ${nsPath}`);
-  }
-  const host = hostLines(checked);
-  if (host.length === 0) return;
-  const attached = await system.run(["ip", "-batch", "-"], { input: renderBatch(host) });
-  if (attached.status !== 0) {
-    await disconnectEndpoint(context, nsPath, endpoint).catch(() => undefined);
-    throw batchFailure(host, attached, `netns ${nsPath}`);
-  }
+  await configureSandbox(context, nsPath, {
+    verb: "exec",
+    inside: insideLines(context, checked),
+    host: hostLines(checked),
+    undo: () => disconnectEndpoint(context, nsPath, endpoint),
+  });
 }
 
 /** Removes one endpoint (its veth peer goes with it); a missing interface or sandbox is success. */
@@ -331,7 +331,7 @@ export async function disconnectEndpoint(context: Context, nsPath: string, endpo
   if (!gone) throw berthNetnsFailed(result) ? netnsError(nsPath, result) : kernelError(`interface ${name} in netns ${nsPath}`, result.stderr.trim());
   // A host-side veth whose peer never made it into the sandbox (a crash between the steps).
   const hostIfName = endpoint.hostIfName;
-  if (hostIfName.startsWith("vb") && interfaceName.test(hostIfName) && system.linkExists(hostIfName)) await removeLinks(context, [hostIfName]);
+  if (hostIfName.startsWith("vb") && interfaceName.test(hostIfName)) await removeLinks(context, [hostIfName]);
 }
 
 /** Removes the sandbox: its host-side veth names freed, its other links deleted, the netns unbound. Idempotent. */

@@ -65,16 +65,23 @@ export function parseSctpEndpoints(text: string): ListeningSocket[] {
   return sockets;
 }
 
-export function listeningSockets(system: System): ListeningSocket[] {
+/** Where /proc/net lists each protocol's sockets (the TCP and UDP files per family). */
+const socketFiles: Readonly<Record<Protocol, readonly string[]>> = {
+  tcp: ["/proc/net/tcp", "/proc/net/tcp6"],
+  udp: ["/proc/net/udp", "/proc/net/udp6"],
+  sctp: ["/proc/net/sctp/eps"],
+};
+
+/** The sockets of these protocols (default: all); asking for one reads only its files. */
+export function listeningSockets(system: System, only: readonly Protocol[] = ["tcp", "udp", "sctp"]): ListeningSocket[] {
   const sockets: ListeningSocket[] = [];
-  for (const protocol of ["tcp", "udp"] as const) {
-    for (const file of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
+  for (const protocol of only) {
+    for (const file of socketFiles[protocol]) {
       const text = system.readText(file);
-      if (text !== undefined) sockets.push(...parseProcNetSockets(text, protocol));
+      if (text === undefined) continue;
+      sockets.push(...(protocol === "sctp" ? parseSctpEndpoints(text) : parseProcNetSockets(text, protocol)));
     }
   }
-  const sctp = system.readText("/proc/net/sctp/eps");
-  if (sctp !== undefined) sockets.push(...parseSctpEndpoints(sctp));
   return sockets;
 }
 
@@ -101,8 +108,42 @@ export function busyPorts(sockets: readonly ListeningSocket[], protocol: Protoco
   return ports;
 }
 
+/**
+ * The host's sockets of some protocols, read once: every port check and pick of one operation
+ * (a container's create, its start) asks this instead of re-reading /proc/net, which costs
+ * milliseconds per file on a busy host.
+ */
+export interface HostSockets {
+  busy(protocol: Protocol, hostIp: string, port: number): boolean;
+  /** The lowest port of the range (default: the ephemeral range) that is neither taken nor bound. */
+  pickFree(options: PickFreePortOptions): number;
+}
+
+export function hostSockets(system: System, protocols: readonly Protocol[]): HostSockets {
+  const sockets = listeningSockets(system, [...new Set(protocols)]);
+  const known = new Set(protocols);
+  const busyOn = (protocol: Protocol, hostIp: string): Set<number> => {
+    if (!known.has(protocol)) throw invalid(`host sockets of ${protocol} were not read`);
+    return busyPorts(sockets, protocol, hostIp);
+  };
+  return {
+    busy: (protocol, hostIp, port) => busyOn(protocol, hostIp).has(port),
+    pickFree: (options) => {
+      const [low, high] = options.range ?? ephemeralPortRange(system);
+      if (!(Number.isInteger(low) && Number.isInteger(high) && low >= 1 && high <= 65535 && low <= high)) {
+        throw invalid(`invalid port range ${low}-${high}`);
+      }
+      const busy = busyOn(options.protocol, options.hostIp);
+      for (let port = low; port <= high; port++) {
+        if (!options.taken.has(port) && !busy.has(port)) return port;
+      }
+      throw new NetworkError(NetworkErrorCode.exhausted, `no free ${options.protocol} port on ${options.hostIp} in ${low}-${high}`);
+    },
+  };
+}
+
 export function hostPortBusy(system: System, protocol: Protocol, hostIp: string, port: number): boolean {
-  return busyPorts(listeningSockets(system), protocol, hostIp).has(port);
+  return hostSockets(system, [protocol]).busy(protocol, hostIp, port);
 }
 
 export function ephemeralPortRange(system: System): [number, number] {
@@ -120,13 +161,5 @@ export interface PickFreePortOptions {
 
 /** The lowest port of the range (default: the ephemeral range) that is neither taken nor bound. */
 export function pickFreePort(system: System, options: PickFreePortOptions): number {
-  const [low, high] = options.range ?? ephemeralPortRange(system);
-  if (!(Number.isInteger(low) && Number.isInteger(high) && low >= 1 && high <= 65535 && low <= high)) {
-    throw invalid(`invalid port range ${low}-${high}`);
-  }
-  const busy = busyPorts(listeningSockets(system), options.protocol, options.hostIp);
-  for (let port = low; port <= high; port++) {
-    if (!options.taken.has(port) && !busy.has(port)) return port;
-  }
-  throw new NetworkError(NetworkErrorCode.exhausted, `no free ${options.protocol} port on ${options.hostIp} in ${low}-${high}`);
+  return hostSockets(system, [options.protocol]).pickFree(options);
 }

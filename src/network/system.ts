@@ -98,7 +98,7 @@ function collectSync(argv: readonly string[], options: RunOptions): RunResult {
 let cachedBerthNetns: string | undefined;
 
 /** `$BERTH_NETNS`, else native/build/berth-netns of the berth checkout this module runs from. */
-export function berthNetnsBinary(environment: NodeJS.ProcessEnv = process.env): string {
+function berthNetnsBinary(environment: NodeJS.ProcessEnv = process.env): string {
   const override = environment["BERTH_NETNS"];
   if (override !== undefined && override !== "") return override;
   if (cachedBerthNetns !== undefined) return cachedBerthNetns;

@@ -108,6 +108,12 @@ describe.skipIf(skip !== undefined)(`firewall${skip ? ` (skipped: ${skip})` : ""
       // First use in this process: one iptables-save and one iptables-restore (IPv4 only here).
       expect(spawnCount() - before).toBe(2);
       await expectRulesPresent(world, rules);
+      // A process that has seen nothing yet reads iptables-save and finds every table (raw's
+      // loopback guard included) exactly as rendered: no restore.
+      const fresh = networkHost({ netns: world.host, berthNetns });
+      const beforeFresh = spawnCount();
+      await fresh.applyNetworkRules(rules);
+      expect(spawnCount() - beforeFresh).toBe(1);
 
       expect(await world.httpGet(world.host, "127.0.0.1", 18081)).toBe("served by a");
       expect(await world.httpGet(world.host, "127.0.0.1", 18080)).toBe("served by a");
@@ -340,6 +346,10 @@ describe.skipIf(skip !== undefined)(`firewall${skip ? ` (skipped: ${skip})` : ""
       await world.net.applyNetworkRules(rules);
       expect((await world.exec(world.host, ["cat", "/proc/sys/net/ipv6/conf/all/forwarding"])).stdout.trim()).toBe("1");
       await expectRulesPresent(world, rules);
+      // ip6tables-save prints the IPv6 rules exactly as rendered too: a fresh process restores nothing.
+      const beforeFresh = spawnCount();
+      await networkHost({ netns: world.host, berthNetns }).applyNetworkRules(rules);
+      expect(spawnCount() - beforeFresh).toBe(2);
       const hostV6 = `${outsidePrefix}::1`;
       expect(await world.httpGet(outside, hostV6, 18080)).toBe("served by a");
       expect(await world.httpGet(outside, hostIp, 18080)).toBe("served by a");

@@ -110,6 +110,22 @@ describe("ports", () => {
     expect([...busyPorts(listeningSockets(system), "tcp", "127.0.0.1")].sort((a, b) => a - b)).toEqual([22, 3000, 3001, 8080]);
   });
 
+  it("reads only the asked protocol's files to check or pick a port", () => {
+    const read: string[] = [];
+    const recording: System = {
+      ...system,
+      readText: (file) => {
+        read.push(file);
+        return system.readText(file);
+      },
+    };
+    hostPortBusy(recording, "tcp", "0.0.0.0", 8080);
+    expect(read).toEqual(["/proc/net/tcp", "/proc/net/tcp6"]);
+    read.length = 0;
+    pickFreePort(recording, { protocol: "udp", hostIp: "0.0.0.0", taken: new Set(), range: [50, 60] });
+    expect(read).toEqual(["/proc/net/udp", "/proc/net/udp6"]);
+  });
+
   it("picks the lowest port neither taken nor bound", () => {
     expect(ephemeralPortRange(system)).toEqual([32768, 60999]);
     expect(pickFreePort(system, { protocol: "tcp", hostIp: "0.0.0.0", taken: new Set() })).toBe(32768);
