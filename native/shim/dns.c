@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "error.h"
+#include "files.h"
 #include "json.h"
 
 #define DEFAULT_ADDRESS "127.0.0.11"
@@ -29,22 +31,19 @@
 #define SEARCH_MAX 8
 #define NAME_MAX_TEXT 255          /* decoded name, dotted, without the trailing dot */
 #define QUERY_MAX 512              /* longer queries get FORMERR (UDP) or a close (TCP) */
-#define PACKET_MAX 4096            /* upstream answers over UDP; longer ones count as truncated */
-#define ANSWER_TCP_MAX 4096        /* our own answers over TCP */
-#define ANSWER_UDP_MAX 512         /* ... over UDP without EDNS */
+#define MESSAGE_MAX 4096           /* our answers over TCP; upstream answers over UDP (longer: truncated) */
+#define ANSWER_UDP_MAX 512         /* our answers over UDP without EDNS */
 #define EDNS_UDP_MAX 1232          /* ... over UDP with EDNS (and what our OPT advertises) */
-#define ANSWER_ADDRESSES_MAX 256   /* distinct addresses collected for one name */
+#define OPT_LENGTH 11              /* our OPT record */
 #define TTL 600                    /* Docker's */
 #define UPSTREAM_TIMEOUT_MS 2000
 #define TCP_CLIENT_TIMEOUT_MS 5000 /* for a whole query to arrive on a TCP connection */
 #define TABLE_FILE_MAX (1024 * 1024)
-#define CONFIG_FILE_MAX (64 * 1024)
 #define LOG_FILE_MAX (64 * 1024)
 #define UDP_BATCH 64               /* datagrams read per poll round */
 
 #define FLAG_QR 0x8000
 #define FLAG_OPCODE 0x7800
-#define FLAG_AA 0x0400
 #define FLAG_TC 0x0200
 #define FLAG_RD 0x0100
 #define FLAG_RA 0x0080
@@ -60,8 +59,9 @@
 #define TYPE_OPT 41
 #define CLASS_IN 1
 
+/* What a file was when last read; all zero while it is missing. */
 struct file_signature {
-	bool present;
+	mode_t mode;
 	dev_t device;
 	ino_t inode;
 	off_t size;
@@ -89,28 +89,34 @@ union address {
 	struct sockaddr_in6 v6;
 };
 
-struct upstream {
+struct endpoint {
 	union address address;
 	socklen_t length;
 };
 
-/* A query being forwarded. Its frame (the 2-byte TCP length, then the query) lives in
- * forward_frames[slot]: the slots themselves stay small, so that the poll loop, which reads
- * every slot, keeps touching one page, and a buffer page is only touched once used. */
+/* Where a query came from: a TCP connection (client >= 0, while it has that generation)
+ * or a UDP peer. */
+struct origin {
+	int client;
+	uint32_t generation;
+	struct endpoint peer;
+};
+
+/* A query being forwarded. Its frame (the 2-byte TCP length, then the query, whose id is
+ * the one sent upstream) lives in forward_frames[slot]: the slots themselves stay small,
+ * so that the poll loop, which reads every slot, keeps touching one page, and a buffer
+ * page is only touched once used. */
 struct forward {
 	int fd;                 /* -1: slot free */
 	bool tcp;               /* talking TCP to the upstream (after a truncated UDP answer) */
 	bool tcp_reading;       /* TCP: the query is sent, reading the answer */
-	size_t upstream;
-	uint16_t client_id, sent_id;
-	int64_t deadline;
-	int client;             /* TCP client slot, or -1 for a UDP client */
-	uint32_t client_generation;
-	union address client_address;
-	socklen_t client_length;
 	bool has_opt;
+	size_t upstream;
+	uint16_t client_id;
 	uint16_t question_end;
 	uint16_t length;        /* of the query */
+	int64_t deadline;
+	struct origin from;
 	size_t frame_sent;
 	uint8_t prefix[2];
 	size_t prefix_got;
@@ -128,7 +134,7 @@ struct tcp_client {
 
 struct question {
 	uint16_t id, flags, qtype, qclass;
-	size_t end;             /* offset just past the question */
+	size_t end;             /* offset just past the question; 0 when it did not parse */
 	char name[NAME_MAX_TEXT + 1];
 	size_t name_length;
 	bool matchable;         /* plain labels: no '.', space or control byte inside one */
@@ -137,17 +143,16 @@ struct question {
 	uint8_t opt_version;
 };
 
-enum action { ACTION_DROP, ACTION_ANSWER, ACTION_FORWARD };
-
 static struct {
-	bool started, active;
-	char *config_path, *log_path;
+	bool started;
+	const char *config_path; /* the shim's own configuration string, which outlives us */
+	char *log_path;
 	struct file_signature config_signature;
 	bool checked;           /* files checked in this poll round */
 	int udp_fd, tcp_fd;
 	struct table tables[TABLE_MAX];
 	size_t table_count;
-	struct upstream upstreams[UPSTREAM_MAX];
+	struct endpoint upstreams[UPSTREAM_MAX];
 	size_t upstream_count;
 	char *search[SEARCH_MAX];
 	size_t search_count;
@@ -159,9 +164,11 @@ static struct {
 	bool trim_due;          /* served something since the last trim */
 } dns = { .udp_fd = -1, .tcp_fd = -1 };
 
-/* Buffers, each touched only when used. */
-static uint8_t answer_buffer[2 + ANSWER_TCP_MAX + 64]; /* our answers, after 2 bytes for the TCP length */
-static uint8_t packet_buffer[2 + PACKET_MAX];          /* received datagrams, likewise */
+/* Buffers, each touched only when used. message_buffer holds one message at a time, after
+ * 2 bytes for the TCP length: our answer, or an upstream's UDP answer (which is relayed,
+ * or dropped before an answer of our own is built there). */
+static uint8_t message_buffer[2 + MESSAGE_MAX];
+static uint8_t query_buffer[QUERY_MAX + 1]; /* UDP queries; a longer one fills it and gets FORMERR */
 static uint8_t forward_frames[DNS_FORWARD_MAX][2 + QUERY_MAX];
 static uint8_t client_buffers[DNS_TCP_CLIENT_MAX][2 + QUERY_MAX];
 #define FRAME(forward) (forward_frames[(forward) - dns.forwards])
@@ -186,7 +193,7 @@ __attribute__((format(printf, 1, 2))) static void dns_log(const char *format, ..
 	if ((size_t)length > sizeof line - 2)
 		length = sizeof line - 2;
 	line[length++] = '\n';
-	int fd = open(dns.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	AUTO_FD fd = open(dns.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return;
 	struct stat status;
@@ -194,85 +201,29 @@ __attribute__((format(printf, 1, 2))) static void dns_log(const char *format, ..
 		/* nothing better to do */
 	}
 	write_all(fd, line, (size_t)length);
-	close(fd);
 }
 
 /* ---- files: change detection ---- */
 
-static void signature_of(const struct stat *status, struct file_signature *signature)
+static struct file_signature signature_of(const struct stat *status)
 {
-	signature->present = true;
-	signature->device = status->st_dev;
-	signature->inode = status->st_ino;
-	signature->size = status->st_size;
-	signature->mtime = status->st_mtim;
+	return (struct file_signature){ .mode = status->st_mode, .device = status->st_dev, .inode = status->st_ino,
+					.size = status->st_size, .mtime = status->st_mtim };
 }
 
-static void signature_of_path(const char *path, struct file_signature *signature)
+static struct file_signature signature_of_path(const char *path)
 {
 	struct stat status;
-	memset(signature, 0, sizeof *signature);
-	if (stat(path, &status) == 0)
-		signature_of(&status, signature);
+	return stat(path, &status) == 0 ? signature_of(&status) : (struct file_signature){ 0 };
 }
 
 static bool signature_equal(const struct file_signature *a, const struct file_signature *b)
 {
-	if (a->present != b->present)
-		return false;
-	if (!a->present)
-		return true;
-	return a->device == b->device && a->inode == b->inode && a->size == b->size &&
+	return a->mode == b->mode && a->device == b->device && a->inode == b->inode && a->size == b->size &&
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Read a whole regular file (at most max bytes) into a malloc'd NUL-terminated buffer.
- * Returns 0, or -1 with errno (ENOENT when missing, EFBIG when too large). */
-static int read_file(const char *path, size_t max, char **text, size_t *length, struct file_signature *signature)
-{
-	memset(signature, 0, sizeof *signature);
-	*text = NULL;
-	*length = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -1;
-	struct stat status;
-	if (fstat(fd, &status) < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	signature_of(&status, signature);
-	if (!S_ISREG(status.st_mode) || status.st_size < 0 || (size_t)status.st_size > max) {
-		close(fd);
-		errno = S_ISREG(status.st_mode) ? EFBIG : EINVAL;
-		return -1;
-	}
-	size_t capacity = (size_t)status.st_size;
-	char *buffer = malloc(capacity + 1);
-	if (!buffer) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
-	}
-	size_t total = 0;
-	while (total < capacity) {
-		ssize_t got = read(fd, buffer + total, capacity - total);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		total += (size_t)got;
-	}
-	close(fd);
-	buffer[total] = '\0';
-	*text = buffer;
-	*length = total;
-	return 0;
-}
-
-/* ---- names ---- */
+/* ---- names and addresses ---- */
 
 static char lower(char c)
 {
@@ -306,6 +257,33 @@ static bool normalize_name(char *name, size_t *length)
 	return label > 0;
 }
 
+static size_t address_size(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* host (an IPv4 or IPv6 address) and port as a socket address; -1 when they are not. */
+static int endpoint_set(struct endpoint *out, const char *host, int64_t port)
+{
+	struct sockaddr_in *v4 = &out->address.v4;
+	struct sockaddr_in6 *v6 = &out->address.v6;
+	memset(out, 0, sizeof *out);
+	if (port < 1 || port > 65535)
+		return -1;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		out->length = sizeof *v4;
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		out->length = sizeof *v6;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- tables ---- */
 
 static void table_clear(struct table *table)
@@ -317,19 +295,48 @@ static void table_clear(struct table *table)
 	table->count = 0;
 }
 
+/* A table's text (malloc'd, NUL-terminated; NULL with errno when it cannot be had) and the
+ * signature of the file it came from, both from one open file, so that a rename in
+ * between cannot pair old text with a new signature. */
+static char *table_read(const char *path, size_t *length, struct file_signature *signature)
+{
+	*signature = (struct file_signature){ 0 };
+	AUTO_FD fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat status;
+	if (fd < 0 || fstat(fd, &status) < 0)
+		return NULL;
+	*signature = signature_of(&status);
+	if (!S_ISREG(status.st_mode) || status.st_size > TABLE_FILE_MAX) {
+		errno = S_ISREG(status.st_mode) ? EFBIG : EINVAL;
+		return NULL;
+	}
+	size_t size = (size_t)status.st_size, total = 0;
+	char *text = malloc(size + 1);
+	if (!text)
+		return NULL;
+	while (total < size) {
+		ssize_t got = read(fd, text + total, size - total);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		total += (size_t)got;
+	}
+	text[total] = '\0';
+	*length = total;
+	return text;
+}
+
 static void table_load(struct table *table)
 {
-	char *text;
-	size_t length;
-	struct file_signature signature;
+	size_t length = 0;
 	table_clear(table);
-	if (read_file(table->path, TABLE_FILE_MAX, &text, &length, &signature) < 0) {
-		if (errno != ENOENT)
+	char *text = table_read(table->path, &length, &table->signature);
+	if (!text) {
+		if (errno != ENOENT) /* missing: empty until it appears */
 			dns_log("table %s: %s (serving it as empty)", table->path, strerror(errno));
-		table->signature = signature; /* missing = empty, until it appears */
 		return;
 	}
-	table->signature = signature;
 	size_t lines = 1;
 	for (size_t i = 0; i < length; i++)
 		lines += text[i] == '\n';
@@ -340,8 +347,7 @@ static void table_load(struct table *table)
 		return;
 	}
 	size_t count = 0, skipped = 0;
-	char *cursor = text;
-	while (cursor < text + length) {
+	for (char *cursor = text; cursor < text + length;) {
 		char *end = memchr(cursor, '\n', (size_t)(text + length - cursor));
 		if (!end)
 			end = text + length;
@@ -355,8 +361,8 @@ static void table_load(struct table *table)
 		cursor = end + 1;
 		if (!name)
 			continue;
-		size_t name_length;
 		struct entry *entry = &entries[count];
+		size_t name_length;
 		if (!address || !normalize_name(name, &name_length)) {
 			skipped++;
 			continue;
@@ -382,63 +388,48 @@ static void table_load(struct table *table)
 
 /* ---- dns.json ---- */
 
-static int parse_upstream(const char *text, struct upstream *out)
+/* "IP", "IPv4:port" or "[IPv6]:port" (an IPv6 address without brackets takes no port). */
+static int parse_upstream(const char *text, struct endpoint *out)
 {
 	char host[INET6_ADDRSTRLEN + 1];
-	const char *port_text = NULL;
-	memset(out, 0, sizeof *out);
+	const char *host_start = text, *port_text = NULL;
+	size_t host_length;
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
-		if (!close || (size_t)(close - text - 1) >= sizeof host)
+		if (!close || (close[1] != '\0' && close[1] != ':'))
 			return -1;
-		memcpy(host, text + 1, (size_t)(close - text - 1));
-		host[close - text - 1] = '\0';
+		host_start = text + 1;
+		host_length = (size_t)(close - host_start);
 		if (close[1] == ':')
 			port_text = close + 2;
-		else if (close[1] != '\0')
-			return -1;
 	} else {
 		const char *colon = strchr(text, ':');
-		bool ipv6 = colon && strchr(colon + 1, ':');
-		size_t length = ipv6 || !colon ? strlen(text) : (size_t)(colon - text);
-		if (length >= sizeof host)
-			return -1;
-		memcpy(host, text, length);
-		host[length] = '\0';
-		if (!ipv6 && colon)
+		bool with_port = colon && !strchr(colon + 1, ':');
+		host_length = with_port ? (size_t)(colon - text) : strlen(text);
+		if (with_port)
 			port_text = colon + 1;
 	}
+	if (host_length >= sizeof host)
+		return -1;
+	memcpy(host, host_start, host_length);
+	host[host_length] = '\0';
 	long port = DEFAULT_PORT;
 	if (port_text) {
 		char *end = NULL;
 		errno = 0;
 		port = strtol(port_text, &end, 10);
-		if (errno || end == port_text || *end || port < 1 || port > 65535)
+		if (errno || end == port_text || *end)
 			return -1;
 	}
-	struct sockaddr_in *v4 = &out->address.v4;
-	struct sockaddr_in6 *v6 = &out->address.v6;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		out->length = sizeof *v4;
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		out->length = sizeof *v6;
-	} else {
-		return -1;
-	}
-	return 0;
+	return endpoint_set(out, host, port);
 }
 
 /* The parsed dns.json, before it replaces the current settings. */
 struct settings {
-	union address listen;
-	socklen_t listen_length;
+	struct endpoint listen;
 	char *tables[TABLE_MAX];
 	size_t table_count;
-	struct upstream upstreams[UPSTREAM_MAX];
+	struct endpoint upstreams[UPSTREAM_MAX];
 	size_t upstream_count;
 	char *search[SEARCH_MAX];
 	size_t search_count;
@@ -451,27 +442,6 @@ static void settings_free(struct settings *settings)
 	for (size_t i = 0; i < settings->search_count; i++)
 		free(settings->search[i]);
 	settings->table_count = settings->search_count = 0;
-}
-
-static int listen_address(const char *text, int64_t port, struct settings *out)
-{
-	struct sockaddr_in *v4 = &out->listen.v4;
-	struct sockaddr_in6 *v6 = &out->listen.v6;
-	memset(&out->listen, 0, sizeof out->listen);
-	if (port < 1 || port > 65535)
-		return -1;
-	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		out->listen_length = sizeof *v4;
-	} else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		out->listen_length = sizeof *v6;
-	} else {
-		return -1;
-	}
-	return 0;
 }
 
 /* Strings of an optional array member; NULL message when fine. */
@@ -496,16 +466,10 @@ static const char *string_items(const struct json_value *root, const char *key, 
 	return NULL;
 }
 
-/* Parse dns.json into settings; a message naming the problem, or NULL. */
-static const char *settings_parse(const char *text, size_t length, struct settings *out, char *message, size_t size)
+/* dns.json's document into settings; a message naming the problem, or NULL. */
+static const char *settings_parse(const struct json_value *root, struct settings *out, char *message, size_t size)
 {
-	struct shim_error error = { 0 };
-	AUTO_JSON root = NULL;
 	memset(out, 0, sizeof *out);
-	if (json_parse(text, length, dns.config_path, &root, &error) < 0) {
-		snprintf(message, size, "%s", error.message);
-		return message;
-	}
 	if (root->type != JSON_OBJECT)
 		return "expected an object";
 	const struct json_value *address = json_get(root, "address");
@@ -516,7 +480,7 @@ static const char *settings_parse(const char *text, size_t length, struct settin
 		return "port: expected an integer";
 	const char *address_text = address && address->type == JSON_STRING ? address->string : DEFAULT_ADDRESS;
 	int64_t port_number = port && port->type == JSON_NUMBER ? port->integer : DEFAULT_PORT;
-	if (listen_address(address_text, port_number, out) < 0) {
+	if (endpoint_set(&out->listen, address_text, port_number) < 0) {
 		snprintf(message, size, "address: %s port %lld is not an IP address and port", address_text,
 			 (long long)port_number);
 		return message;
@@ -559,40 +523,48 @@ static const char *settings_parse(const char *text, size_t length, struct settin
 	return NULL;
 }
 
-/* (Re)read dns.json. The first time, a missing or broken file leaves the defaults
- * (listen on 127.0.0.11:53, no tables, no upstreams); later, the previous settings. */
-static void config_load(struct settings *listen_out)
+/* Drop the current tables and search domains. */
+static void tables_free(void)
 {
-	char *text;
-	size_t length;
-	struct file_signature signature;
-	if (read_file(dns.config_path, CONFIG_FILE_MAX, &text, &length, &signature) < 0) {
-		dns_log("%s: %s (keeping the %s settings)", dns.config_path, strerror(errno),
-			listen_out ? "default" : "previous");
-		dns.config_signature = signature;
-		return;
-	}
-	dns.config_signature = signature;
-	struct settings settings;
-	char message[640];
-	const char *problem = settings_parse(text, length, &settings, message, sizeof message);
-	free(text);
-	if (problem) {
-		dns_log("%s: %s (keeping the %s settings)", dns.config_path, problem, listen_out ? "default" : "previous");
-		settings_free(&settings);
-		return;
-	}
-	if (listen_out) {
-		listen_out->listen = settings.listen;
-		listen_out->listen_length = settings.listen_length;
-	}
 	for (size_t i = 0; i < dns.table_count; i++) {
 		table_clear(&dns.tables[i]);
 		free(dns.tables[i].path);
 	}
 	memset(dns.tables, 0, sizeof dns.tables);
+	dns.table_count = 0;
 	for (size_t i = 0; i < dns.search_count; i++)
 		free(dns.search[i]);
+	dns.search_count = 0;
+}
+
+/* (Re)read dns.json and all its tables. The first time (listen given), a missing or broken
+ * file leaves the defaults (listen on 127.0.0.11:53, no tables, no upstreams); later, the
+ * previous settings. A rename between the stat and the read only costs one more reload. */
+static void config_load(struct endpoint *listen)
+{
+	const char *keeping = listen ? "default" : "previous";
+	dns.config_signature = signature_of_path(dns.config_path);
+	if (dns.config_signature.mode && !S_ISREG(dns.config_signature.mode)) {
+		dns_log("%s: not a regular file (keeping the %s settings)", dns.config_path, keeping);
+		return;
+	}
+	struct shim_error error = { 0 };
+	AUTO_JSON root = NULL;
+	if (json_parse_file(dns.config_path, &root, &error) < 0) {
+		dns_log("%s (keeping the %s settings)", error.message, keeping);
+		return;
+	}
+	struct settings settings;
+	char message[640];
+	const char *problem = settings_parse(root, &settings, message, sizeof message);
+	if (problem) {
+		dns_log("%s: %s (keeping the %s settings)", dns.config_path, problem, keeping);
+		settings_free(&settings);
+		return;
+	}
+	if (listen)
+		*listen = settings.listen;
+	tables_free();
 	dns.table_count = settings.table_count;
 	for (size_t i = 0; i < settings.table_count; i++) {
 		dns.tables[i].path = settings.tables[i];
@@ -610,84 +582,231 @@ static void refresh(void)
 	if (dns.checked)
 		return;
 	dns.checked = true;
-	struct file_signature signature;
-	signature_of_path(dns.config_path, &signature);
+	struct file_signature signature = signature_of_path(dns.config_path);
 	if (!signature_equal(&signature, &dns.config_signature)) {
-		config_load(NULL);
-		return; /* the tables were all just read */
+		config_load(NULL); /* the tables too */
+		return;
 	}
 	for (size_t i = 0; i < dns.table_count; i++) {
-		signature_of_path(dns.tables[i].path, &signature);
+		signature = signature_of_path(dns.tables[i].path);
 		if (!signature_equal(&signature, &dns.tables[i].signature))
 			table_load(&dns.tables[i]);
 	}
 }
 
-/* ---- lookups ---- */
+/* ---- packets ---- */
 
-struct addresses {
-	size_t count;
-	uint8_t bytes[ANSWER_ADDRESSES_MAX][16];
-};
-
-/* Whether name is in the tables; collects its distinct addresses of family, in order. */
-static bool lookup(const char *name, size_t length, int family, struct addresses *out)
+static uint16_t read16(const uint8_t *p)
 {
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void write16(uint8_t *p, uint16_t value)
+{
+	p[0] = (uint8_t)(value >> 8);
+	p[1] = (uint8_t)value;
+}
+
+/* Skip a name in a record (may end in a pointer, which is never followed). */
+static bool skip_name(const uint8_t *packet, size_t length, size_t *offset)
+{
+	size_t at = *offset;
+	for (int labels = 0; labels < 128; labels++) {
+		if (at >= length)
+			return false;
+		uint8_t b = packet[at];
+		if (b == 0) {
+			*offset = at + 1;
+			return true;
+		}
+		if ((b & 0xc0) == 0xc0) {
+			if (at + 2 > length)
+				return false;
+			*offset = at + 2;
+			return true;
+		}
+		if (b & 0xc0)
+			return false;
+		at += 1 + (size_t)b;
+	}
+	return false;
+}
+
+/* Parse a query. Returns -1 to drop it, else the rcode to answer with unless it is
+ * NOERROR; q->end stays 0 unless the question parsed. */
+static int parse_query(const uint8_t *packet, size_t length, struct question *q)
+{
+	memset(q, 0, sizeof *q);
+	if (length < 12)
+		return -1;
+	q->id = read16(packet);
+	q->flags = read16(packet + 2);
+	if (q->flags & FLAG_QR)
+		return -1; /* a response: never answer one (no reflection loops) */
+	if (q->flags & FLAG_OPCODE)
+		return RCODE_NOTIMP;
+	if (length > QUERY_MAX)
+		return RCODE_FORMERR;
+	uint16_t qdcount = read16(packet + 4), ancount = read16(packet + 6), nscount = read16(packet + 8),
+		 arcount = read16(packet + 10);
+	if (qdcount != 1)
+		return RCODE_FORMERR;
+	size_t at = 12, wire = 0;
+	q->matchable = true;
+	for (;;) {
+		if (at >= length)
+			return RCODE_FORMERR;
+		uint8_t b = packet[at++];
+		if (b == 0)
+			break;
+		if (b & 0xc0) /* compression (or the obsolete label types) in a question: refused */
+			return RCODE_FORMERR;
+		wire += 1 + (size_t)b;
+		if (wire + 1 > 255 || at + b > length)
+			return RCODE_FORMERR;
+		if (q->name_length > 0)
+			q->name[q->name_length++] = '.';
+		for (size_t i = 0; i < b; i++) {
+			char c = lower((char)packet[at + i]);
+			if (c == '.' || (unsigned char)c <= ' ' || (unsigned char)c >= 0x7f)
+				q->matchable = false;
+			q->name[q->name_length++] = c;
+		}
+		at += b;
+	}
+	q->name[q->name_length] = '\0';
+	if (at + 4 > length)
+		return RCODE_FORMERR;
+	q->qtype = read16(packet + at);
+	q->qclass = read16(packet + at + 2);
+	q->end = at + 4;
+	at = q->end;
+	for (unsigned i = 0; i < (unsigned)ancount + nscount + arcount; i++) {
+		size_t start = at;
+		if (!skip_name(packet, length, &at) || at + 10 > length)
+			return RCODE_FORMERR;
+		uint16_t type = read16(packet + at);
+		size_t rdlength = read16(packet + at + 8);
+		if (at + 10 + rdlength > length)
+			return RCODE_FORMERR;
+		if (type == TYPE_OPT && i >= (unsigned)ancount + nscount) {
+			if (q->has_opt || at != start + 1) /* one OPT, owned by the root */
+				return RCODE_FORMERR;
+			q->has_opt = true;
+			q->opt_size = read16(packet + at + 2);
+			q->opt_version = packet[at + 5];
+		}
+		at += 10 + rdlength;
+	}
+	return RCODE_NOERROR;
+}
+
+/* Header (+ question, when question_end says there is one) of a response to query into
+ * out; returns its length. */
+static size_t begin_response(uint8_t *out, const uint8_t *query, uint16_t flags, size_t question_end, int rcode)
+{
+	write16(out, read16(query));
+	write16(out + 2, (uint16_t)(FLAG_QR | (flags & (FLAG_OPCODE | FLAG_RD | FLAG_CD)) | FLAG_RA | (rcode & 0xf)));
+	memset(out + 4, 0, 8);
+	if (question_end <= 12)
+		return 12;
+	write16(out + 4, 1);
+	memcpy(out + 12, query + 12, question_end - 12);
+	return question_end;
+}
+
+/* Our OPT record (UDP size EDNS_UDP_MAX, extended rcode high bits), counted in ARCOUNT. */
+static size_t append_opt(uint8_t *out, size_t length, uint8_t extended_rcode)
+{
+	uint8_t *p = out + length;
+	p[0] = 0;
+	write16(p + 1, TYPE_OPT);
+	write16(p + 3, EDNS_UDP_MAX);
+	p[5] = extended_rcode;
+	p[6] = 0; /* version */
+	p[7] = p[8] = 0;
+	write16(p + 9, 0);
+	write16(out + 10, (uint16_t)(read16(out + 10) + 1));
+	return length + OPT_LENGTH;
+}
+
+static size_t error_response(uint8_t *out, const uint8_t *query, uint16_t flags, size_t question_end, bool opt,
+			     int rcode)
+{
+	size_t length = begin_response(out, query, flags, question_end, rcode);
+	return opt ? append_opt(out, length, 0) : length;
+}
+
+/* One answer record for the question's name (a pointer to offset 12); when it does not
+ * fit in limit, sets TC instead and returns false. */
+static bool append_record(uint8_t *out, size_t *length, size_t limit, uint16_t type, const uint8_t *rdata,
+			  size_t rdlength)
+{
+	if (*length + 12 + rdlength > limit) {
+		write16(out + 2, (uint16_t)(read16(out + 2) | FLAG_TC));
+		return false;
+	}
+	uint8_t *p = out + *length;
+	write16(p, 0xc00c);
+	write16(p + 2, type);
+	write16(p + 4, CLASS_IN);
+	p[6] = (uint8_t)(TTL >> 24);
+	p[7] = (uint8_t)(TTL >> 16);
+	p[8] = (uint8_t)(TTL >> 8);
+	p[9] = (uint8_t)TTL;
+	write16(p + 10, (uint16_t)rdlength);
+	memcpy(p + 12, rdata, rdlength);
+	*length += 12 + rdlength;
+	write16(out + 6, (uint16_t)(read16(out + 6) + 1));
+	return true;
+}
+
+/* ---- answers from the tables ---- */
+
+/* Append name's addresses of the asked type's family (A or AAAA), in table order, each
+ * once, until one does not fit. False when the name is not in the tables at all (then
+ * nothing was appended); true with no record is NODATA. */
+static bool add_addresses(const char *name, size_t name_length, uint16_t type, uint8_t *out, size_t *length,
+			  size_t limit)
+{
+	int family = type == TYPE_A ? AF_INET : AF_INET6;
+	size_t size = address_size(family), first = *length;
 	bool found = false;
-	size_t size = family == AF_INET ? 4 : 16;
 	for (size_t t = 0; t < dns.table_count; t++) {
 		const struct table *table = &dns.tables[t];
 		for (size_t i = 0; i < table->count; i++) {
 			const struct entry *entry = &table->entries[i];
-			if (entry->name_length != length || memcmp(table->text + entry->name, name, length) != 0)
+			if (entry->name_length != name_length || memcmp(table->text + entry->name, name, name_length) != 0)
 				continue;
 			found = true;
-			if (entry->family != family || out->count == ANSWER_ADDRESSES_MAX)
+			if (entry->family != family || (read16(out + 2) & FLAG_TC))
 				continue;
+			/* The records already appended have the same size: look for this address there. */
 			bool seen = false;
-			for (size_t j = 0; j < out->count && !seen; j++)
-				seen = memcmp(out->bytes[j], entry->address, size) == 0;
+			for (size_t at = first; at < *length && !seen; at += 12 + size)
+				seen = memcmp(out + at + 12, entry->address, size) == 0;
 			if (!seen)
-				memcpy(out->bytes[out->count++], entry->address, size);
+				append_record(out, length, limit, type, entry->address, size);
 		}
 	}
 	return found;
 }
 
-/* The name as asked, else with a search domain stripped (`web.example.com` → `web`). */
-static bool lookup_with_search(const struct question *q, int family, struct addresses *out)
+/* A or AAAA: the name as asked, else with a search domain stripped (`web.example.com` → `web`). */
+static bool answer_addresses(const struct question *q, uint8_t *out, size_t *length, size_t limit)
 {
-	out->count = 0;
-	if (lookup(q->name, q->name_length, family, out))
+	if (add_addresses(q->name, q->name_length, q->qtype, out, length, limit))
 		return true;
 	for (size_t i = 0; i < dns.search_count; i++) {
 		size_t suffix = strlen(dns.search[i]);
 		if (q->name_length <= suffix + 1)
 			continue;
 		size_t stem = q->name_length - suffix - 1;
-		if (q->name[stem] != '.' || memcmp(q->name + stem + 1, dns.search[i], suffix) != 0)
-			continue;
-		out->count = 0;
-		if (lookup(q->name, stem, family, out))
+		if (q->name[stem] == '.' && memcmp(q->name + stem + 1, dns.search[i], suffix) == 0 &&
+		    add_addresses(q->name, stem, q->qtype, out, length, limit))
 			return true;
 	}
 	return false;
-}
-
-/* The first name listed for an address, or NULL. */
-static const struct entry *lookup_address(int family, const uint8_t *address, const struct table **table_out)
-{
-	size_t size = family == AF_INET ? 4 : 16;
-	for (size_t t = 0; t < dns.table_count; t++) {
-		const struct table *table = &dns.tables[t];
-		for (size_t i = 0; i < table->count; i++) {
-			if (table->entries[i].family == family && memcmp(table->entries[i].address, address, size) == 0) {
-				*table_out = table;
-				return &table->entries[i];
-			}
-		}
-	}
-	return NULL;
 }
 
 static int hex_value(char c)
@@ -737,250 +856,61 @@ static int reverse_address(const char *name, size_t length, uint8_t *address)
 	return 0;
 }
 
-/* ---- packets ---- */
-
-static uint16_t read16(const uint8_t *p)
+/* PTR: the first name listed for the address (tables in order). */
+static bool answer_ptr(const struct question *q, uint8_t *out, size_t *length, size_t limit)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void write16(uint8_t *p, uint16_t value)
-{
-	p[0] = (uint8_t)(value >> 8);
-	p[1] = (uint8_t)value;
-}
-
-/* Skip a name in a record (may end in a pointer, which is never followed). */
-static bool skip_name(const uint8_t *packet, size_t length, size_t *offset)
-{
-	size_t at = *offset;
-	for (int labels = 0; labels < 128; labels++) {
-		if (at >= length)
-			return false;
-		uint8_t b = packet[at];
-		if (b == 0) {
-			*offset = at + 1;
+	uint8_t address[16];
+	int family = reverse_address(q->name, q->name_length, address);
+	if (!family)
+		return false;
+	for (size_t t = 0; t < dns.table_count; t++) {
+		const struct table *table = &dns.tables[t];
+		for (size_t i = 0; i < table->count; i++) {
+			const struct entry *entry = &table->entries[i];
+			if (entry->family != family || memcmp(entry->address, address, address_size(family)) != 0)
+				continue;
+			/* "a.bc" → 1 a 2 b c 0: the name after one byte, each dot then replaced by the
+			 * length of the label after it (normalize_name made every label 1..63 bytes). */
+			uint8_t rdata[NAME_MAX_TEXT + 2];
+			size_t n = entry->name_length, label = 0;
+			memcpy(rdata + 1, table->text + entry->name, n);
+			for (size_t at = 1; at <= n; at++) {
+				if (rdata[at] == '.') {
+					rdata[label] = (uint8_t)(at - label - 1);
+					label = at;
+				}
+			}
+			rdata[label] = (uint8_t)(n - label);
+			rdata[n + 1] = 0;
+			append_record(out, length, limit, TYPE_PTR, rdata, n + 2);
 			return true;
 		}
-		if ((b & 0xc0) == 0xc0) {
-			if (at + 2 > length)
-				return false;
-			*offset = at + 2;
-			return true;
-		}
-		if (b & 0xc0)
-			return false;
-		at += 1 + (size_t)b;
 	}
 	return false;
-}
-
-/* Parse a query. Returns -1 to drop it, else the rcode to answer with unless it is
- * NOERROR; with_question tells whether q->end is valid (the question parsed). */
-static int parse_query(const uint8_t *packet, size_t length, struct question *q, bool *with_question)
-{
-	*with_question = false;
-	memset(q, 0, sizeof *q);
-	if (length < 12)
-		return -1;
-	q->id = read16(packet);
-	q->flags = read16(packet + 2);
-	if (q->flags & FLAG_QR)
-		return -1; /* a response: never answer one (no reflection loops) */
-	if (q->flags & FLAG_OPCODE)
-		return RCODE_NOTIMP;
-	if (length > QUERY_MAX)
-		return RCODE_FORMERR;
-	uint16_t qdcount = read16(packet + 4), ancount = read16(packet + 6), nscount = read16(packet + 8),
-		 arcount = read16(packet + 10);
-	if (qdcount != 1)
-		return RCODE_FORMERR;
-	size_t at = 12, wire = 0;
-	q->matchable = true;
-	for (;;) {
-		if (at >= length)
-			return RCODE_FORMERR;
-		uint8_t b = packet[at++];
-		if (b == 0)
-			break;
-		if (b & 0xc0) /* compression (or the obsolete label types) in a question: refused */
-			return RCODE_FORMERR;
-		wire += 1 + (size_t)b;
-		if (wire + 1 > 255 || at + b > length)
-			return RCODE_FORMERR;
-		if (q->name_length > 0)
-			q->name[q->name_length++] = '.';
-		for (size_t i = 0; i < b; i++) {
-			char c = lower((char)packet[at + i]);
-			if (c == '.' || (unsigned char)c <= ' ' || (unsigned char)c >= 0x7f)
-				q->matchable = false;
-			q->name[q->name_length++] = c;
-		}
-		at += b;
-	}
-	q->name[q->name_length] = '\0';
-	if (at + 4 > length)
-		return RCODE_FORMERR;
-	q->qtype = read16(packet + at);
-	q->qclass = read16(packet + at + 2);
-	q->end = at + 4;
-	*with_question = true;
-	at = q->end;
-	for (unsigned i = 0; i < (unsigned)ancount + nscount + arcount; i++) {
-		size_t start = at;
-		if (!skip_name(packet, length, &at) || at + 10 > length)
-			return RCODE_FORMERR;
-		uint16_t type = read16(packet + at);
-		size_t rdlength = read16(packet + at + 8);
-		if (at + 10 + rdlength > length)
-			return RCODE_FORMERR;
-		if (type == TYPE_OPT && i >= (unsigned)ancount + nscount) {
-			if (q->has_opt || at != start + 1) /* one OPT, owned by the root */
-				return RCODE_FORMERR;
-			q->has_opt = true;
-			q->opt_size = read16(packet + at + 2);
-			q->opt_version = packet[at + 5];
-		}
-		at += 10 + rdlength;
-	}
-	return RCODE_NOERROR;
-}
-
-/* Header (+ question) of a response to query into out; returns its length. */
-static size_t begin_response(uint8_t *out, const uint8_t *query, uint16_t flags, size_t question_end, int rcode)
-{
-	write16(out, read16(query));
-	write16(out + 2, (uint16_t)(FLAG_QR | (flags & (FLAG_OPCODE | FLAG_RD | FLAG_CD)) | FLAG_RA | (rcode & 0xf)));
-	memset(out + 4, 0, 8);
-	if (question_end <= 12)
-		return 12;
-	write16(out + 4, 1);
-	memcpy(out + 12, query + 12, question_end - 12);
-	return question_end;
-}
-
-/* Our OPT record (UDP size EDNS_UDP_MAX, extended rcode high bits), counted in ARCOUNT. */
-static size_t append_opt(uint8_t *out, size_t length, uint8_t extended_rcode)
-{
-	uint8_t *p = out + length;
-	p[0] = 0;
-	write16(p + 1, TYPE_OPT);
-	write16(p + 3, EDNS_UDP_MAX);
-	p[5] = extended_rcode;
-	p[6] = 0; /* version */
-	p[7] = p[8] = 0;
-	write16(p + 9, 0);
-	write16(out + 10, (uint16_t)(read16(out + 10) + 1));
-	return length + 11;
-}
-
-static size_t error_response(uint8_t *out, const uint8_t *query, uint16_t flags, size_t question_end, bool opt,
-			     int rcode)
-{
-	size_t length = begin_response(out, query, flags, question_end, rcode);
-	return opt ? append_opt(out, length, 0) : length;
-}
-
-/* One answer record for the question's name (a pointer to offset 12). */
-static bool append_record(uint8_t *out, size_t *length, size_t limit, uint16_t type, const uint8_t *rdata,
-			  size_t rdlength)
-{
-	if (*length + 12 + rdlength > limit)
-		return false;
-	uint8_t *p = out + *length;
-	write16(p, 0xc00c);
-	write16(p + 2, type);
-	write16(p + 4, CLASS_IN);
-	p[6] = (uint8_t)(TTL >> 24);
-	p[7] = (uint8_t)(TTL >> 16);
-	p[8] = (uint8_t)(TTL >> 8);
-	p[9] = (uint8_t)TTL;
-	write16(p + 10, (uint16_t)rdlength);
-	memcpy(p + 12, rdata, rdlength);
-	*length += 12 + rdlength;
-	write16(out + 6, (uint16_t)(read16(out + 6) + 1));
-	return true;
 }
 
 /* Answer from the tables into out (limit bytes at most); 0 when the query is not ours. */
 static size_t answer_local(const uint8_t *query, const struct question *q, uint8_t *out, size_t limit)
 {
-	if (!q->matchable || q->qclass != CLASS_IN || q->name_length == 0)
+	if (!q->matchable || q->qclass != CLASS_IN || q->name_length == 0 ||
+	    (q->qtype != TYPE_A && q->qtype != TYPE_AAAA && q->qtype != TYPE_PTR))
 		return 0;
-	size_t reserve = q->has_opt ? 11 : 0;
-	if (q->qtype == TYPE_A || q->qtype == TYPE_AAAA) {
-		static struct addresses found;
-		int family = q->qtype == TYPE_A ? AF_INET : AF_INET6;
-		if (!lookup_with_search(q, family, &found))
-			return 0;
-		size_t length = begin_response(out, query, q->flags, q->end, RCODE_NOERROR);
-		for (size_t i = 0; i < found.count; i++) {
-			if (!append_record(out, &length, limit - reserve, q->qtype, found.bytes[i], family == AF_INET ? 4 : 16)) {
-				write16(out + 2, (uint16_t)(read16(out + 2) | FLAG_TC));
-				break;
-			}
-		}
-		return q->has_opt ? append_opt(out, length, 0) : length;
-	}
-	if (q->qtype == TYPE_PTR) {
-		uint8_t address[16];
-		int family = reverse_address(q->name, q->name_length, address);
-		const struct table *table = NULL;
-		const struct entry *entry = family ? lookup_address(family, address, &table) : NULL;
-		if (!entry)
-			return 0;
-		uint8_t rdata[256];
-		size_t rdlength = 0;
-		const char *name = table->text + entry->name;
-		for (size_t start = 0; start < entry->name_length;) {
-			const char *dot = memchr(name + start, '.', entry->name_length - start);
-			size_t label = dot ? (size_t)(dot - name) - start : entry->name_length - start;
-			rdata[rdlength++] = (uint8_t)label;
-			memcpy(rdata + rdlength, name + start, label);
-			rdlength += label;
-			start += label + 1;
-		}
-		rdata[rdlength++] = 0;
-		size_t length = begin_response(out, query, q->flags, q->end, RCODE_NOERROR);
-		if (!append_record(out, &length, limit - reserve, TYPE_PTR, rdata, rdlength))
-			write16(out + 2, (uint16_t)(read16(out + 2) | FLAG_TC));
-		return q->has_opt ? append_opt(out, length, 0) : length;
-	}
-	return 0;
+	size_t length = begin_response(out, query, q->flags, q->end, RCODE_NOERROR);
+	size_t room = limit - (q->has_opt ? OPT_LENGTH : 0); /* the question (at most 271 bytes) always fits */
+	bool ours = q->qtype == TYPE_PTR ? answer_ptr(q, out, &length, room) : answer_addresses(q, out, &length, room);
+	if (!ours)
+		return 0;
+	return q->has_opt ? append_opt(out, length, 0) : length;
 }
 
-/* Decide what to do with a query; an answer goes to out (*out_length bytes). */
-static enum action handle_query(const uint8_t *query, size_t length, bool tcp, struct question *q, uint8_t *out,
-				size_t *out_length)
+/* How long our own answer to q may be. */
+static size_t answer_limit(const struct question *q, bool tcp)
 {
-	bool with_question;
-	int rcode = parse_query(query, length, q, &with_question);
-	if (rcode < 0)
-		return ACTION_DROP;
-	size_t question_end = with_question ? q->end : 0;
-	if (rcode != RCODE_NOERROR) {
-		*out_length = error_response(out, query, q->flags, question_end, false, rcode);
-		return ACTION_ANSWER;
-	}
-	if (q->has_opt && q->opt_version != 0) {
-		/* BADVERS (16): extended rcode 1, header rcode 0. */
-		size_t n = begin_response(out, query, q->flags, question_end, 0);
-		*out_length = append_opt(out, n, 1);
-		return ACTION_ANSWER;
-	}
-	refresh();
-	size_t limit = tcp ? ANSWER_TCP_MAX
-		       : q->has_opt ? (q->opt_size < ANSWER_UDP_MAX ? ANSWER_UDP_MAX
-				       : q->opt_size > EDNS_UDP_MAX ? EDNS_UDP_MAX : q->opt_size)
-				    : ANSWER_UDP_MAX;
-	*out_length = answer_local(query, q, out, limit);
-	if (*out_length > 0)
-		return ACTION_ANSWER;
-	if (dns.upstream_count == 0) {
-		*out_length = error_response(out, query, q->flags, question_end, q->has_opt, RCODE_SERVFAIL);
-		return ACTION_ANSWER;
-	}
-	return ACTION_FORWARD;
+	if (tcp)
+		return MESSAGE_MAX;
+	if (!q->has_opt || q->opt_size <= ANSWER_UDP_MAX)
+		return ANSWER_UDP_MAX;
+	return q->opt_size < EDNS_UDP_MAX ? q->opt_size : EDNS_UDP_MAX;
 }
 
 /* ---- replies to clients ---- */
@@ -994,33 +924,24 @@ static void client_close(struct tcp_client *client)
 	client->have = 0;
 }
 
-/* data has 2 free bytes before it for the TCP length. */
-static void client_send_tcp(struct tcp_client *client, uint8_t *data, size_t length, int64_t now)
+/* Send a message (with 2 free bytes before data, for the TCP length) to where a query
+ * came from. */
+static void reply(const struct origin *to, uint8_t *data, size_t length, int64_t now)
 {
+	if (to->client < 0) {
+		sendto(dns.udp_fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL, &to->peer.address.any, to->peer.length);
+		return;
+	}
+	struct tcp_client *client = &dns.clients[to->client];
+	if (client->fd < 0 || client->generation != to->generation)
+		return; /* gone meanwhile */
 	write16(data - 2, (uint16_t)length);
-	ssize_t sent = send(client->fd, data - 2, length + 2, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (sent != (ssize_t)(length + 2)) {
-		/* A client that does not read its answers is not waited for. */
-		client_close(client);
+	if (send(client->fd, data - 2, length + 2, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(length + 2)) {
+		client_close(client); /* a client that does not read its answers is not waited for */
 		return;
 	}
 	client->waiting = false;
-	client->have = 0;
 	client->deadline = now + TCP_CLIENT_TIMEOUT_MS;
-}
-
-/* Send a response (2 free bytes before data) to a forward's client. */
-static void forward_reply(struct forward *forward, uint8_t *data, size_t length, int64_t now)
-{
-	write16(data, forward->client_id);
-	if (forward->client < 0) {
-		sendto(dns.udp_fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL, &forward->client_address.any,
-		       forward->client_length);
-		return;
-	}
-	struct tcp_client *client = &dns.clients[forward->client];
-	if (client->fd >= 0 && client->waiting && client->generation == forward->client_generation)
-		client_send_tcp(client, data, length, now);
 }
 
 /* ---- forwarding ---- */
@@ -1038,14 +959,22 @@ static void forward_release(struct forward *forward)
 	forward->tcp = forward->tcp_reading = false;
 }
 
-static void forward_fail(struct forward *forward, int64_t now)
+/* Relay a response (2 free bytes before it) to the client, with its own id, and free the slot. */
+static void forward_done(struct forward *forward, uint8_t *data, size_t length, int64_t now)
 {
-	uint8_t *out = answer_buffer + 2;
-	size_t length = error_response(out, FRAME(forward) + 2, read16(FRAME(forward) + 4), forward->question_end,
-				       forward->has_opt, RCODE_SERVFAIL);
-	forward_reply(forward, out, length, now);
+	write16(data, forward->client_id);
+	reply(&forward->from, data, length, now);
 	forward_release(forward);
-	forward->client = -1;
+}
+
+/* Answer the client with an error of our own (its question, OPT if it sent one). */
+static void forward_error(struct forward *forward, int rcode, uint16_t extra_flags, int64_t now)
+{
+	const uint8_t *query = FRAME(forward) + 2;
+	uint8_t *out = message_buffer + 2;
+	size_t length = error_response(out, query, read16(query + 2), forward->question_end, forward->has_opt, rcode);
+	write16(out + 2, (uint16_t)(read16(out + 2) | extra_flags));
+	forward_done(forward, out, length, now);
 }
 
 /* Query ids for the upstreams: splitmix64 seeded once from getrandom (no system call per
@@ -1058,20 +987,29 @@ static uint16_t random_id(void)
 	return (uint16_t)(z ^ (z >> 31));
 }
 
+/* A socket of type connected (TCP: connecting) to upstream i, or -1. */
+static int upstream_connect(size_t i, int type)
+{
+	const struct endpoint *upstream = &dns.upstreams[i];
+	int fd = socket(upstream->address.any.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, &upstream->address.any, upstream->length) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Send the query over UDP to upstream `from` or the next that takes it; SERVFAIL when
  * none is left. */
 static void forward_try(struct forward *forward, size_t from, int64_t now)
 {
 	forward_release(forward);
 	for (size_t i = from; i < dns.upstream_count; i++) {
-		const struct upstream *upstream = &dns.upstreams[i];
-		int fd = socket(upstream->address.any.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = upstream_connect(i, SOCK_DGRAM);
 		if (fd < 0)
 			continue;
-		forward->sent_id = random_id();
-		write16(FRAME(forward) + 2, forward->sent_id);
-		if (connect(fd, &upstream->address.any, upstream->length) < 0 ||
-		    send(fd, FRAME(forward) + 2, forward->length, MSG_NOSIGNAL) != (ssize_t)forward->length) {
+		write16(FRAME(forward) + 2, random_id());
+		if (send(fd, FRAME(forward) + 2, forward->length, MSG_NOSIGNAL) != (ssize_t)forward->length) {
 			close(fd);
 			continue;
 		}
@@ -1080,31 +1018,21 @@ static void forward_try(struct forward *forward, size_t from, int64_t now)
 		forward->deadline = now + UPSTREAM_TIMEOUT_MS;
 		return;
 	}
-	forward_fail(forward, now);
+	forward_error(forward, RCODE_SERVFAIL, 0, now);
 }
 
 /* The same upstream over TCP, after a truncated UDP answer for a TCP client. */
 static void forward_tcp(struct forward *forward, int64_t now)
 {
-	size_t upstream_index = forward->upstream;
+	size_t i = forward->upstream;
 	forward_release(forward);
-	forward->upstream = upstream_index;
-	if (upstream_index >= dns.upstream_count) {
-		forward_try(forward, upstream_index + 1, now);
+	int fd = i < dns.upstream_count ? upstream_connect(i, SOCK_STREAM) : -1; /* fewer since dns.json changed */
+	if (fd < 0) {
+		forward_try(forward, i + 1, now);
 		return;
 	}
-	const struct upstream *upstream = &dns.upstreams[upstream_index];
-	int fd = socket(upstream->address.any.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (connect(fd, &upstream->address.any, upstream->length) < 0 &&
-		       errno != EINPROGRESS)) {
-		if (fd >= 0)
-			close(fd);
-		forward_try(forward, upstream_index + 1, now);
-		return;
-	}
-	forward->sent_id = random_id();
-	write16(FRAME(forward) + 2, forward->sent_id);
 	write16(FRAME(forward), forward->length);
+	write16(FRAME(forward) + 2, random_id());
 	forward->fd = fd;
 	forward->tcp = true;
 	forward->deadline = now + UPSTREAM_TIMEOUT_MS;
@@ -1123,10 +1051,11 @@ static bool same_question(const struct forward *forward, const uint8_t *response
 	return true;
 }
 
-/* An answer from the upstream (2 free bytes before it). */
+/* An answer from the upstream (2 free bytes before it); truncated: it was longer than
+ * MESSAGE_MAX over UDP. */
 static void forward_answer(struct forward *forward, uint8_t *response, size_t length, bool truncated, int64_t now)
 {
-	if (length < 12 || read16(response) != forward->sent_id || !(read16(response + 2) & FLAG_QR) ||
+	if (length < 12 || read16(response) != read16(FRAME(forward) + 2) || !(read16(response + 2) & FLAG_QR) ||
 	    !same_question(forward, response, length)) {
 		if (forward->tcp) /* a TCP stream that says something else is useless */
 			forward_try(forward, forward->upstream + 1, now);
@@ -1134,32 +1063,21 @@ static void forward_answer(struct forward *forward, uint8_t *response, size_t le
 	}
 	uint16_t flags = read16(response + 2);
 	int rcode = flags & 0xf;
-	if ((rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) && forward->upstream + 1 < dns.upstream_count) {
+	if ((rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED) && forward->upstream + 1 < dns.upstream_count)
 		forward_try(forward, forward->upstream + 1, now);
-		return;
-	}
-	if ((truncated || (flags & FLAG_TC)) && !forward->tcp && forward->client >= 0) {
+	else if ((truncated || (flags & FLAG_TC)) && !forward->tcp && forward->from.client >= 0)
 		forward_tcp(forward, now);
-		return;
-	}
-	if (truncated) {
-		/* Longer than we take over UDP: tell the client to come back over TCP. */
-		uint8_t *out = answer_buffer + 2;
-		size_t n = error_response(out, FRAME(forward) + 2, read16(FRAME(forward) + 4), forward->question_end,
-					  false, rcode);
-		write16(out + 2, (uint16_t)(read16(out + 2) | FLAG_TC));
-		forward_reply(forward, out, n, now);
-	} else {
-		forward_reply(forward, response, length, now);
-	}
-	forward_release(forward);
-	forward->client = -1;
+	else if (truncated) /* too long for us over UDP: the client comes back over TCP */
+		forward_error(forward, rcode, FLAG_TC, now);
+	else
+		forward_done(forward, response, length, now);
 }
 
 static void forward_udp_readable(struct forward *forward, int64_t now)
 {
+	uint8_t *into = message_buffer + 2;
 	for (int rounds = 0; rounds < 8 && forward->fd >= 0 && !forward->tcp; rounds++) {
-		ssize_t got = recv(forward->fd, packet_buffer + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT);
+		ssize_t got = recv(forward->fd, into, MESSAGE_MAX, MSG_TRUNC | MSG_DONTWAIT);
 		if (got < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
@@ -1167,8 +1085,8 @@ static void forward_udp_readable(struct forward *forward, int64_t now)
 			forward_try(forward, forward->upstream + 1, now);
 			return;
 		}
-		bool truncated = got > PACKET_MAX;
-		forward_answer(forward, packet_buffer + 2, truncated ? PACKET_MAX : (size_t)got, truncated, now);
+		bool truncated = got > MESSAGE_MAX;
+		forward_answer(forward, into, truncated ? MESSAGE_MAX : (size_t)got, truncated, now);
 	}
 }
 
@@ -1186,22 +1104,15 @@ static void forward_tcp_ready(struct forward *forward, short revents, int64_t no
 			return;
 		}
 		forward->frame_sent += (size_t)sent;
-		if (forward->frame_sent == total)
-			forward->tcp_reading = true;
+		forward->tcp_reading = forward->frame_sent == total;
 		return;
 	}
 	if (!(revents & (POLLIN | POLLERR | POLLHUP)))
 		return;
 	for (;;) {
-		uint8_t *into;
-		size_t want;
-		if (forward->prefix_got < 2) {
-			into = forward->prefix + forward->prefix_got;
-			want = 2 - forward->prefix_got;
-		} else {
-			into = forward->response + 2 + forward->response_got;
-			want = forward->response_length - forward->response_got;
-		}
+		bool prefix = forward->prefix_got < 2;
+		uint8_t *into = prefix ? forward->prefix + forward->prefix_got : forward->response + 2 + forward->response_got;
+		size_t want = prefix ? 2 - forward->prefix_got : forward->response_length - forward->response_got;
 		ssize_t got = recv(forward->fd, into, want, MSG_DONTWAIT);
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
@@ -1209,67 +1120,87 @@ static void forward_tcp_ready(struct forward *forward, short revents, int64_t no
 			forward_try(forward, forward->upstream + 1, now);
 			return;
 		}
-		if (forward->prefix_got < 2) {
-			forward->prefix_got += (size_t)got;
-			if (forward->prefix_got < 2)
-				continue;
-			forward->response_length = read16(forward->prefix);
-			if (forward->response_length < 12) {
-				forward_try(forward, forward->upstream + 1, now);
+		if (!prefix) {
+			forward->response_got += (size_t)got;
+			if (forward->response_got == forward->response_length) {
+				forward_answer(forward, forward->response + 2, forward->response_length, false, now);
 				return;
 			}
-			/* Its own mapping: up to 64 KiB, returned to the kernel right after. */
-			void *mapping = mmap(NULL, 2 + forward->response_length, PROT_READ | PROT_WRITE,
-					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (mapping == MAP_FAILED) {
-				forward->response_length = 0;
-				forward_fail(forward, now);
-				return;
-			}
-			forward->response = mapping;
 			continue;
 		}
-		forward->response_got += (size_t)got;
-		if (forward->response_got == forward->response_length) {
-			forward_answer(forward, forward->response + 2, forward->response_length, false, now);
+		forward->prefix_got += (size_t)got;
+		if (forward->prefix_got < 2)
+			continue;
+		forward->response_length = read16(forward->prefix);
+		if (forward->response_length < 12) {
+			forward_try(forward, forward->upstream + 1, now);
 			return;
 		}
+		/* Its own mapping: up to 64 KiB, returned to the kernel right after. */
+		void *mapping = mmap(NULL, 2 + forward->response_length, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mapping == MAP_FAILED) {
+			forward->response_length = 0;
+			forward_error(forward, RCODE_SERVFAIL, 0, now);
+			return;
+		}
+		forward->response = mapping;
 	}
 }
 
-/* Start forwarding a query (already checked by handle_query). */
-static void forward_start(const uint8_t *query, size_t length, const struct question *q, int client,
-			  const union address *address, socklen_t address_length, int64_t now)
+/* Start forwarding a query (already parsed by serve); false when every slot is busy. */
+static bool forward_start(const uint8_t *query, size_t length, const struct question *q, const struct origin *from,
+			  int64_t now)
 {
 	struct forward *forward = NULL;
 	for (size_t i = 0; i < DNS_FORWARD_MAX && !forward; i++) {
 		if (dns.forwards[i].fd < 0)
 			forward = &dns.forwards[i];
 	}
-	if (!forward) {
-		/* Too many at once: SERVFAIL now rather than a silence the client waits out. */
-		uint8_t *out = answer_buffer + 2;
-		size_t n = error_response(out, query, q->flags, q->end, q->has_opt, RCODE_SERVFAIL);
-		if (client < 0)
-			sendto(dns.udp_fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL, &address->any, address_length);
-		else
-			client_send_tcp(&dns.clients[client], out, n, now);
-		return;
-	}
+	if (!forward)
+		return false;
 	memcpy(FRAME(forward) + 2, query, length);
 	forward->length = (uint16_t)length;
 	forward->client_id = q->id;
 	forward->question_end = (uint16_t)q->end;
 	forward->has_opt = q->has_opt;
-	forward->client = client;
-	if (client >= 0) {
-		forward->client_generation = dns.clients[client].generation;
-		dns.clients[client].waiting = true;
-	} else {
-		memcpy(&forward->client_address, address, address_length < sizeof *address ? address_length : sizeof *address);
-		forward->client_length = address_length < sizeof *address ? address_length : sizeof *address;
-	}
+	forward->from = *from;
+	if (from->client >= 0)
+		dns.clients[from->client].waiting = true;
 	forward_try(forward, 0, now);
+	return true;
+}
+
+/* ---- queries ---- */
+
+/* Answer, forward or drop one query (length bytes; over QUERY_MAX gets FORMERR). */
+static void serve(const uint8_t *query, size_t length, const struct origin *from, int64_t now)
+{
+	struct question q;
+	uint8_t *out = message_buffer + 2;
+	size_t answer_length;
+	int rcode = parse_query(query, length, &q);
+	if (rcode < 0) {
+		if (from->client >= 0)
+			client_close(&dns.clients[from->client]);
+		return;
+	}
+	if (rcode != RCODE_NOERROR) {
+		answer_length = error_response(out, query, q.flags, q.end, false, rcode);
+	} else if (q.has_opt && q.opt_version != 0) {
+		/* BADVERS (16): extended rcode 1, header rcode 0. */
+		answer_length = append_opt(out, begin_response(out, query, q.flags, q.end, 0), 1);
+	} else {
+		refresh();
+		answer_length = answer_local(query, &q, out, answer_limit(&q, from->client >= 0));
+		if (answer_length == 0 && dns.upstream_count > 0 && forward_start(query, length, &q, from, now))
+			return;
+		/* No upstreams, or too many forwards at once: SERVFAIL now rather than a silence
+		 * the client waits out. */
+		if (answer_length == 0)
+			answer_length = error_response(out, query, q.flags, q.end, q.has_opt, RCODE_SERVFAIL);
+	}
+	reply(from, out, answer_length, now);
 }
 
 /* ---- listening sockets ---- */
@@ -1277,23 +1208,14 @@ static void forward_start(const uint8_t *query, size_t length, const struct ques
 static void udp_readable(int64_t now)
 {
 	for (int rounds = 0; rounds < UDP_BATCH; rounds++) {
-		union address from;
-		socklen_t from_length = sizeof from;
-		ssize_t got = recvfrom(dns.udp_fd, packet_buffer + 2, PACKET_MAX, MSG_TRUNC | MSG_DONTWAIT, &from.any,
-				       &from_length);
+		struct origin from = { .client = -1, .peer.length = sizeof from.peer.address };
+		ssize_t got = recvfrom(dns.udp_fd, query_buffer, sizeof query_buffer, MSG_DONTWAIT, &from.peer.address.any,
+				       &from.peer.length);
 		if (got < 0)
 			return;
-		size_t length = got > PACKET_MAX ? PACKET_MAX : (size_t)got;
-		struct question q;
-		size_t answer_length = 0;
-		uint8_t *out = answer_buffer + 2;
-		/* parse_query sees the real length: over QUERY_MAX is a FORMERR. */
-		enum action action = handle_query(packet_buffer + 2, (size_t)got > length ? QUERY_MAX + 1 : length, false,
-						  &q, out, &answer_length);
-		if (action == ACTION_ANSWER)
-			sendto(dns.udp_fd, out, answer_length, MSG_DONTWAIT | MSG_NOSIGNAL, &from.any, from_length);
-		else if (action == ACTION_FORWARD)
-			forward_start(packet_buffer + 2, length, &q, -1, &from, from_length, now);
+		if (from.peer.length > sizeof from.peer.address)
+			from.peer.length = sizeof from.peer.address;
+		serve(query_buffer, (size_t)got, &from, now);
 	}
 }
 
@@ -1320,11 +1242,13 @@ static void tcp_accept(int64_t now)
 	}
 }
 
+/* Read framed queries (the next once the previous is answered). */
 static void client_readable(struct tcp_client *client, int64_t now)
 {
+	uint8_t *buffer = BUFFER(client);
 	while (client->fd >= 0 && !client->waiting) {
-		size_t need = client->have < 2 ? 2 : 2 + (size_t)read16(BUFFER(client));
-		ssize_t got = recv(client->fd, BUFFER(client) + client->have, need - client->have, MSG_DONTWAIT);
+		size_t need = client->have < 2 ? 2 : 2 + (size_t)read16(buffer);
+		ssize_t got = recv(client->fd, buffer + client->have, need - client->have, MSG_DONTWAIT);
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		if (got <= 0) {
@@ -1332,35 +1256,21 @@ static void client_readable(struct tcp_client *client, int64_t now)
 			return;
 		}
 		client->have += (size_t)got;
-		if (client->have == 2) {
-			size_t length = read16(BUFFER(client));
-			if (length < 12 || length > QUERY_MAX) {
-				client_close(client);
-				return;
-			}
-			continue;
-		}
-		if (client->have < need)
-			continue;
-		struct question q;
-		size_t answer_length = 0;
-		uint8_t *out = answer_buffer + 2;
-		size_t length = client->have - 2;
-		enum action action = handle_query(BUFFER(client) + 2, length, true, &q, out, &answer_length);
-		if (action == ACTION_DROP) {
+		if (client->have == 2 && (read16(buffer) < 12 || read16(buffer) > QUERY_MAX)) {
 			client_close(client);
-		} else if (action == ACTION_ANSWER) {
-			client_send_tcp(client, out, answer_length, now);
-		} else {
-			client->have = 0;
-			forward_start(BUFFER(client) + 2, length, &q, (int)(client - dns.clients), NULL, 0, now);
+			return;
 		}
+		if (client->have < need || need == 2)
+			continue;
+		struct origin from = { .client = (int)(client - dns.clients), .generation = client->generation };
+		client->have = 0;
+		serve(buffer + 2, need - 2, &from, now);
 	}
 }
 
-static int open_listener(int type, const struct settings *settings, const char *what)
+static int open_listener(int type, const struct endpoint *listen_on, const char *what)
 {
-	int family = settings->listen.any.sa_family;
+	int family = listen_on->address.any.sa_family;
 	int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		dns_log("%s socket: %s", what, strerror(errno));
@@ -1372,77 +1282,63 @@ static int open_listener(int type, const struct settings *settings, const char *
 	setsockopt(fd, SOL_IP, IP_FREEBIND, &on, sizeof on);
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, &listen_on->address.any, listen_on->length) == 0 &&
+	    (type != SOCK_STREAM || listen(fd, DNS_TCP_CLIENT_MAX) == 0))
+		return fd;
+	int saved = errno;
 	char text[INET6_ADDRSTRLEN] = "?";
-	const void *raw = family == AF_INET ? (const void *)&settings->listen.v4.sin_addr
-					    : (const void *)&settings->listen.v6.sin6_addr;
-	inet_ntop(family, raw, text, sizeof text);
-	unsigned port = ntohs(family == AF_INET ? settings->listen.v4.sin_port : settings->listen.v6.sin6_port);
-	if (bind(fd, &settings->listen.any, settings->listen_length) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, DNS_TCP_CLIENT_MAX) < 0)) {
-		dns_log("%s %s port %u: %s", what, text, port, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	const struct sockaddr_in *v4 = &listen_on->address.v4;
+	const struct sockaddr_in6 *v6 = &listen_on->address.v6;
+	inet_ntop(family, family == AF_INET ? (const void *)&v4->sin_addr : (const void *)&v6->sin6_addr, text, sizeof text);
+	dns_log("%s %s port %u: %s", what, text, ntohs(family == AF_INET ? v4->sin_port : v6->sin6_port), strerror(saved));
+	close(fd);
+	return -1;
 }
 
 /* ---- the monitor's interface ---- */
 
-int dns_start(const char *config_path, const char *netns_path, const char *log_path)
+int dns_start(const char *config_path, const char *netns_path, const char *run_dir)
 {
 	dns.started = true;
-	dns.udp_fd = dns.tcp_fd = -1;
 	for (size_t i = 0; i < DNS_FORWARD_MAX; i++)
 		dns.forwards[i].fd = -1;
 	for (size_t i = 0; i < DNS_TCP_CLIENT_MAX; i++)
 		dns.clients[i].fd = -1;
-	dns.log_path = log_path ? strdup(log_path) : NULL;
+	dns.config_path = config_path;
+	dns.log_path = path_join(run_dir, "dns.log");
 	if (getrandom(&dns.random_state, sizeof dns.random_state, GRND_NONBLOCK) != (ssize_t)sizeof dns.random_state)
 		dns.random_state = (uint64_t)clock_monotonic_ms() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&dns;
-	dns.config_path = strdup(config_path);
-	if (!dns.config_path)
-		return -1;
 	if (!netns_path) {
 		dns_log("config.json has no network namespace path: not serving DNS");
 		return -1;
 	}
-	struct settings listen = { 0 };
-	listen_address(DEFAULT_ADDRESS, DEFAULT_PORT, &listen);
-	config_load(&listen);
-	int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int target = open(netns_path, O_RDONLY | O_CLOEXEC);
-	if (own < 0 || target < 0) {
-		dns_log("open %s: %s: not serving DNS", own < 0 ? "/proc/self/ns/net" : netns_path, strerror(errno));
-		if (own >= 0)
-			close(own);
-		if (target >= 0)
-			close(target);
+	struct endpoint listen_on;
+	endpoint_set(&listen_on, DEFAULT_ADDRESS, DEFAULT_PORT);
+	config_load(&listen_on);
+	AUTO_FD own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (own < 0) {
+		dns_log("open /proc/self/ns/net: %s: not serving DNS", strerror(errno));
 		return -1;
 	}
-	if (setns(target, CLONE_NEWNET) < 0) {
+	AUTO_FD target = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (target < 0 || setns(target, CLONE_NEWNET) < 0) {
 		dns_log("join network namespace %s: %s: not serving DNS", netns_path, strerror(errno));
-		close(own);
-		close(target);
 		return -1;
 	}
-	close(target);
-	dns.udp_fd = open_listener(SOCK_DGRAM, &listen, "udp");
-	dns.tcp_fd = open_listener(SOCK_STREAM, &listen, "tcp");
+	dns.udp_fd = open_listener(SOCK_DGRAM, &listen_on, "udp");
+	dns.tcp_fd = open_listener(SOCK_STREAM, &listen_on, "tcp");
 	if (setns(own, CLONE_NEWNET) < 0) {
 		/* Forwarding from the container's namespace would be wrong: serve nothing. */
 		dns_log("return to the shim's network namespace: %s: not serving DNS", strerror(errno));
-		close(own);
 		dns_stop();
 		return -1;
 	}
-	close(own);
-	dns.active = dns.udp_fd >= 0 || dns.tcp_fd >= 0;
-	return dns.active ? 0 : -1;
+	return dns_active() ? 0 : -1;
 }
 
 bool dns_active(void)
 {
-	return dns.active;
+	return dns.udp_fd >= 0 || dns.tcp_fd >= 0;
 }
 
 size_t dns_poll_fds(struct pollfd *fds)
@@ -1463,7 +1359,7 @@ size_t dns_poll_fds(struct pollfd *fds)
 
 void dns_process(const struct pollfd *fds, size_t count, int64_t now)
 {
-	if (!dns.active || count < DNS_POLL_MAX)
+	if (!dns_active() || count < DNS_POLL_MAX)
 		return;
 	dns.checked = false;
 	for (size_t i = 0; i < count; i++) {
@@ -1508,7 +1404,7 @@ void dns_process(const struct pollfd *fds, size_t count, int64_t now)
 
 int64_t dns_next_deadline(void)
 {
-	if (!dns.active)
+	if (!dns_active())
 		return 0;
 	int64_t deadline = dns.trim_due ? dns.last_activity_ms + DNS_IDLE_TRIM_MS : 0;
 	for (size_t i = 0; i < DNS_FORWARD_MAX; i++) {
@@ -1526,7 +1422,7 @@ int64_t dns_next_deadline(void)
 
 bool dns_trim_due(int64_t now)
 {
-	if (!dns.active || !dns.trim_due || now < dns.last_activity_ms + DNS_IDLE_TRIM_MS)
+	if (!dns_active() || !dns.trim_due || now < dns.last_activity_ms + DNS_IDLE_TRIM_MS)
 		return false;
 	dns.trim_due = false;
 	return true;
@@ -1545,14 +1441,7 @@ void dns_stop(void)
 	if (dns.tcp_fd >= 0)
 		close(dns.tcp_fd);
 	dns.udp_fd = dns.tcp_fd = -1;
-	dns.active = false;
-	for (size_t i = 0; i < dns.table_count; i++) {
-		table_clear(&dns.tables[i]);
-		free(dns.tables[i].path);
-		dns.tables[i].path = NULL;
-	}
-	dns.table_count = 0;
-	for (size_t i = 0; i < dns.search_count; i++)
-		free(dns.search[i]);
-	dns.search_count = 0;
+	tables_free();
+	free(dns.log_path);
+	dns.log_path = NULL;
 }

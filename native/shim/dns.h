@@ -13,7 +13,8 @@
  * each with its own connected UDP socket and a 2 s timeout, without ever blocking the
  * monitor's poll loop. dns.json and the tables are re-read when their inode, size or
  * mtime changes, checked at most once per poll round that has a query to answer.
- * No threads, no libc resolver: static buffers, one malloc'd copy of each table.
+ * No threads, no libc resolver: static buffers, one malloc'd copy of each table (and an
+ * mmap for an upstream's TCP answer while it is read).
  * Problems are written as lines to <runDir>/dns.log. See PROTOCOL.md "Embedded DNS". */
 #ifndef BERTH_DNS_H
 #define BERTH_DNS_H
@@ -28,9 +29,10 @@
 #define DNS_POLL_MAX (2 + DNS_FORWARD_MAX + DNS_TCP_CLIENT_MAX)
 
 /* Read dns.json and open the listening sockets in the network namespace at netns_path
- * (NULL: log that there is none). Never fatal for the container: returns -1 and logs
- * to log_path when nothing could be set up, 0 when serving. */
-int dns_start(const char *config_path, const char *netns_path, const char *log_path);
+ * (NULL: log that there is none). config_path is kept, not copied: it must live as long
+ * as the server (the shim's configuration does). Never fatal for the container: returns
+ * -1 and logs to <run_dir>/dns.log when nothing could be set up, 0 when serving. */
+int dns_start(const char *config_path, const char *netns_path, const char *run_dir);
 /* Whether dns_start set up at least one listening socket. */
 bool dns_active(void);
 /* Fill fds[0..DNS_POLL_MAX) (unused entries have fd -1); returns DNS_POLL_MAX. */

@@ -539,9 +539,7 @@ static void start_dns(struct monitor *monitor)
 		if (monitor->config->namespaces[i].type == CLONE_NEWNET && monitor->config->namespaces[i].path)
 			netns_path = monitor->config->namespaces[i].path;
 	}
-	char *log_path = path_join(monitor->shim->run_dir, "dns.log");
-	dns_start(monitor->shim->dns_config, netns_path, log_path);
-	free(log_path);
+	dns_start(monitor->shim->dns_config, netns_path, monitor->shim->run_dir);
 }
 
 /* Everything up to the ready line; returns 0 when the container runs. */
