@@ -1,8 +1,12 @@
-// What the benchmark scripts share: a fresh build, interleaved timing, medians.
+// What the benchmark scripts share: a fresh build, interleaved timing, medians, and for the ones
+// that run containers: the root check, a busybox image, the Docker daemon to compare with, and
+// the engine's API (a bundle of src/runtime) to take their networks down after.
 
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 export const berthBin = path.join(repoRoot, "bin", "berth");
@@ -55,4 +59,116 @@ export function printTimings(timings) {
     const cells = [median(values), Math.min(...values), Math.max(...values)].map((value) => formatMs(value).padStart(10));
     console.log(`${name.padEnd(width)}median ${cells[0]}   min ${cells[1]}   max ${cells[2]}`);
   }
+}
+
+/** Exit 2 with a message unless running as root with /bin/busybox (what writeBusyboxImage builds from). */
+export function requireRootAndBusybox(script, why) {
+  if (process.getuid?.() !== 0) {
+    console.error(`${script} needs root (${why})`);
+    process.exit(2);
+  }
+  if (!existsSync("/bin/busybox")) {
+    console.error("needs /bin/busybox (apt-get install busybox-static)");
+    process.exit(2);
+  }
+}
+
+const sha256 = (data) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+
+/**
+ * A one-layer image of Debian's busybox-static as an OCI layout under `work` (for `berth image
+ * load -i`), named `name`. `directories` are made in its root besides the usual ones; `config`
+ * adds to the image config (`{ ExposedPorts: … }`). Returns the layout's path.
+ */
+export function writeBusyboxImage(work, { name, directories = [], config = {} }) {
+  const rootfs = path.join(work, "rootfs");
+  for (const directory of ["bin", "etc", "proc", "sys", "dev", "tmp", "root", ...directories]) mkdirSync(path.join(rootfs, directory), { recursive: true });
+  copyFileSync("/bin/busybox", path.join(rootfs, "bin", "busybox"));
+  chmodSync(path.join(rootfs, "bin", "busybox"), 0o755);
+  execFileSync("chroot", [rootfs, "/bin/busybox", "--install", "-s", "/bin"]);
+  writeFileSync(path.join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+  writeFileSync(path.join(rootfs, "etc", "group"), "root:x:0:\n");
+  const layer = execFileSync("tar", ["--numeric-owner", "--sort=name", "--mtime=@0", "-C", rootfs, "-cf", "-", "."], { maxBuffer: 1 << 30 });
+  const imageConfig = Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === "x64" ? "amd64" : process.arch,
+      os: "linux",
+      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"], ...config },
+      rootfs: { type: "layers", diff_ids: [sha256(layer)] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(imageConfig), size: imageConfig.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  const layout = path.join(work, "layout");
+  mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true });
+  for (const blob of [layer, imageConfig, manifest]) writeFileSync(path.join(layout, "blobs", "sha256", sha256(blob).slice(7)), blob);
+  writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    path.join(layout, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha256(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": name } }],
+    }),
+  );
+  rmSync(rootfs, { recursive: true, force: true });
+  return layout;
+}
+
+/**
+ * Whether a Docker daemon answers (`docker info`), and why not when it does not. When it does,
+ * `image` goes from berth to Docker (`berth image save` through `archive`, then `docker load`),
+ * `berth(args)` running berth's CLI.
+ */
+export function dockerWithImage({ berth, image, archive }) {
+  const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
+  if (info.status !== 0 || info.stdout.trim() === "") {
+    return { reachable: false, why: info.error !== undefined ? info.error.message : (info.stderr.trim().split("\n").pop() ?? "") };
+  }
+  const saved = berth(["image", "save", "-o", archive, image]);
+  if (saved.status !== 0) throw new Error(`berth image save failed:\n${saved.stderr}`);
+  execFileSync("docker", ["load", "-i", archive], { stdio: "ignore" });
+  return { reachable: true, why: "" };
+}
+
+/** An esbuild bundle of src/network and src/runtime in `outdir` (the sources are TypeScript; dist/ is one split CLI bundle). */
+export async function bundleEngine(outdir) {
+  const { build } = await import("esbuild");
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
+  await build({
+    absWorkingDir: repoRoot,
+    entryPoints: { network: "src/network/index.ts", runtime: "src/runtime/index.ts" },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+    define: { BERTH_VERSION: JSON.stringify(version) },
+    banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
+  });
+  return outdir;
+}
+
+/**
+ * Take down every network of the state root at `paths` (`{ stateRoot, runRoot }`): bridges and
+ * rules, the default network's included (no CLI verb removes that one), and berth's shared chains
+ * once no network's remain (on this host, any root's). Through the engine's API in the bundle at
+ * `bundleDirectory`, in a fresh process: src/network caches iptables-save per process, and an
+ * older copy would miss the chains that other processes made. Returns spawnSync's result.
+ */
+export function destroyNetworks(bundleDirectory, paths) {
+  const script = path.join(bundleDirectory, "destroy-networks.mjs");
+  writeFileSync(
+    script,
+    `const { createEngine } = await import(${JSON.stringify(pathToFileURL(path.join(bundleDirectory, "runtime.js")).href)});
+await createEngine({ paths: ${JSON.stringify(paths)} }).networks.destroyAll();`,
+  );
+  return spawnSync(process.execPath, [script], { encoding: "utf8" });
 }

@@ -15,8 +15,7 @@
 //
 // Everything lives in a throwaway directory under bench/.work: the state and run roots, a copy of
 // the CLI just built, and an esbuild bundle of src/network and src/runtime (the sources are
-// TypeScript; dist/ is one split CLI bundle). When the CLI cannot publish ports yet, containers
-// with networks go through the engine API of that bundle instead (said so in the output).
+// TypeScript; dist/ is one split CLI bundle).
 // Traffic goes only to 127.0.0.1 and to the container's address on berth's bridge.
 // Cleanup, even on failure: processes by pid, containers by `berth container rm -f` (the engine
 // API if that fails), networks by the engine's networks.destroyAll(), then the directory (kept,
@@ -24,75 +23,40 @@
 // links, BERTH rules, mounts or shims remain.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { berthBin, buildBerth, formatMs, measure, median, positiveIntegerArgument, printTimings, repoRoot, timeInterleaved } from "./harness.mjs";
+import {
+  berthBin,
+  buildBerth,
+  bundleEngine,
+  destroyNetworks,
+  dockerWithImage,
+  formatMs,
+  measure,
+  median,
+  positiveIntegerArgument,
+  printTimings,
+  repoRoot,
+  requireRootAndBusybox,
+  timeInterleaved,
+  writeBusyboxImage,
+} from "./harness.mjs";
 
 const usage = "node bench/network.mjs [TRANSFERS] [SETUPS] [RUNS]";
 const transfers = positiveIntegerArgument(process.argv[2], 10, usage);
 const setups = positiveIntegerArgument(process.argv[3], 50, usage);
 const runs = positiveIntegerArgument(process.argv[4], 30, usage);
-if (process.getuid?.() !== 0) {
-  console.error("bench/network.mjs needs root (namespaces, bridges, iptables, mounts, cgroups)");
-  process.exit(2);
-}
-if (!existsSync("/bin/busybox")) {
-  console.error("needs /bin/busybox (apt-get install busybox-static)");
-  process.exit(2);
-}
+requireRootAndBusybox("bench/network.mjs", "namespaces, bridges, iptables, mounts, cgroups");
 
 const fileMegabytes = 200;
 const fileBytes = fileMegabytes * 1024 * 1024;
 const image = "bench/busybox:latest";
 const networkName = "benchnet";
 const setupNetworkName = "benchsetup";
-
-const sha256 = (data) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
-
-/** A one-layer busybox image as an OCI layout, named `bench/busybox:latest` (as bench/container-run.mjs). */
-function writeImage(work) {
-  const rootfs = path.join(work, "rootfs");
-  for (const directory of ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "www"]) mkdirSync(path.join(rootfs, directory), { recursive: true });
-  copyFileSync("/bin/busybox", path.join(rootfs, "bin", "busybox"));
-  chmodSync(path.join(rootfs, "bin", "busybox"), 0o755);
-  execFileSync("chroot", [rootfs, "/bin/busybox", "--install", "-s", "/bin"]);
-  writeFileSync(path.join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-  writeFileSync(path.join(rootfs, "etc", "group"), "root:x:0:\n");
-  const layer = execFileSync("tar", ["--numeric-owner", "--sort=name", "--mtime=@0", "-C", rootfs, "-cf", "-", "."], { maxBuffer: 1 << 30 });
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: process.arch === "x64" ? "amd64" : process.arch,
-      os: "linux",
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"], ExposedPorts: { "80/tcp": {} } },
-      rootfs: { type: "layers", diff_ids: [sha256(layer)] },
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const layout = path.join(work, "layout");
-  mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true });
-  for (const blob of [layer, config, manifest]) writeFileSync(path.join(layout, "blobs", "sha256", sha256(blob).slice(7)), blob);
-  writeFileSync(path.join(layout, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(
-    path.join(layout, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha256(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": image } }],
-    }),
-  );
-  rmSync(rootfs, { recursive: true, force: true });
-  return layout;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Host observations: what exists before, so that the check after can tell this run's leftovers.
@@ -173,20 +137,9 @@ async function cleanup() {
       made.networkIds.add(record.id);
       if (record.bridge !== "") made.bridges.add(record.bridge);
     }
-    // In a fresh process: src/network caches iptables-save per process, and this process's copy
-    // predates the chains that other processes (the runs of part 3) made for the default bridge.
-    const script = path.join(base, "destroy-networks.mjs");
-    writeFileSync(
-      script,
-      `const { createEngine } = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "runtime.js")).href)});
-const net = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "network.js")).href)});
-await createEngine({ paths: ${JSON.stringify(paths)} }).networks.destroyAll();
-if (process.argv[2] === "base") await net.removeBaseChains();`,
-    );
-    // berth's shared chains (BERTH-DNAT, …) and their jumps stay while any network has rules; when
-    // the host had no BERTH rules before this run, berth's own removeBaseChains takes them away
-    // (it refuses while any network's chains remain).
-    const destroyed = spawnSync(process.execPath, [script, rulesBefore.size === 0 ? "base" : ""], { encoding: "utf8" });
+    // Every network of the root, the default bridge and berth's shared chains (when no other
+    // network's remain) included.
+    const destroyed = destroyNetworks(path.join(base, "bundle"), paths);
     if (destroyed.status !== 0) problems.push(`networks.destroyAll: ${destroyed.stderr.trim()}`);
   }
   for (const id of made.containers) made.hostLinks.add(`vb${id.slice(0, 10)}`);
@@ -317,50 +270,17 @@ function listening(port) {
   return result.status === 0 ? result.stdout.trim() !== "" : undefined;
 }
 
-async function bundle() {
-  const { build } = await import("esbuild");
-  const { version } = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8"));
-  const outdir = path.join(base, "bundle");
-  await build({
-    absWorkingDir: repoRoot,
-    entryPoints: { network: "src/network/index.ts", runtime: "src/runtime/index.ts" },
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "warning",
-    define: { BERTH_VERSION: JSON.stringify(version) },
-    banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
-  });
-  return outdir;
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Data path.
 
 /** The published port, the container's address, and a host process, downloading the same 200 MB file. */
-async function dataPath(cliPublishes) {
+async function dataPath() {
   const publishedPort = await freePort();
   const serve = ["sh", "-c", `dd if=/dev/zero of=/www/big bs=1M count=${fileMegabytes} 2>/dev/null && exec httpd -f -p 80 -h /www`];
-  let id;
-  if (cliPublishes) {
-    const started = berth(["container", "run", "-d", "--name", "bench-web", "--network", networkName, "-p", `127.0.0.1:${publishedPort}:80`, image, ...serve]);
-    if (started.status !== 0) throw new Error(`berth container run -d … httpd failed:\n${started.stderr}`);
-    id = started.stdout.trim();
-    made.containers.add(id);
-  } else {
-    ({ id } = await engine.containers.create({
-      image,
-      name: "bench-web",
-      networkMode: networkName,
-      portBindings: [{ containerPort: 80, protocol: "tcp", hostIp: "127.0.0.1", hostPort: publishedPort }],
-      cmd: serve,
-    }));
-    made.containers.add(id);
-    await engine.containers.start(id);
-  }
+  const started = berth(["container", "run", "-d", "--name", "bench-web", "--network", networkName, "-p", `127.0.0.1:${publishedPort}:80`, image, ...serve]);
+  if (started.status !== 0) throw new Error(`berth container run -d … httpd failed:\n${started.stderr}`);
+  const id = started.stdout.trim();
+  made.containers.add(id);
   const settings = (await engine.containers.inspect(id)).NetworkSettings;
   const containerIp = settings.Networks[networkName]?.IPAddress ?? "";
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(containerIp)) throw new Error(`container bench-web has no IPv4 address on ${networkName}: ${JSON.stringify(settings.Networks)}`);
@@ -392,7 +312,7 @@ async function dataPath(cliPublishes) {
   const [published, direct, host] = names.map((name) => median(rates[name]));
   console.log("");
   console.log(`1. data path: GET of a ${fileMegabytes} MiB file from busybox httpd, ${transfers} interleaved downloads each, client ${curl ? "curl -o /dev/null" : "node:http (body discarded)"}; MB = 10^6 bytes`);
-  console.log(`   container started by ${cliPublishes ? `berth container run -d --network ${networkName} -p 127.0.0.1:${publishedPort}:80` : "the engine API (create with networkMode + portBindings, start)"}`);
+  console.log(`   container started by berth container run -d --network ${networkName} -p 127.0.0.1:${publishedPort}:80`);
   printRates(rates);
   // Paired: the two downloads of one round ran back to back, so their ratio holds little drift.
   const paired = rates[names[0]].map((value, round) => value / rates[names[1]][round]);
@@ -563,51 +483,16 @@ async function setup(record) {
 // ---------------------------------------------------------------------------------------------
 // 3. Run: a container end to end on a network with a published port, beside none and the default.
 
-/** A node script doing what `berth container run --rm` does, through the engine API (bundle). */
-function engineRunner() {
-  const script = path.join(base, "engine-run.mjs");
-  writeFileSync(
-    script,
-    `const { createEngine } = await import(${JSON.stringify(pathToFileURL(path.join(base, "bundle", "runtime.js")).href)});
-const engine = createEngine({ paths: ${JSON.stringify(paths)} });
-const { id } = await engine.containers.create({ ...JSON.parse(process.argv[2]), autoRemove: true });
-const exited = engine.containers.wait(id, { condition: "next-exit" });
-try {
-  await engine.containers.start(id);
-  process.exitCode = (await exited).StatusCode;
-} finally {
-  await engine.containers.remove(id, { force: true, volumes: true });
-}`,
-  );
-  return (spec) => spawnSync(process.execPath, [script, JSON.stringify({ image, cmd: ["true"], ...spec })], { env, encoding: "utf8" });
-}
-
-async function runContainers(cliPublishes) {
-  const viaEngine = cliPublishes ? undefined : engineRunner();
-  const dockerInfo = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
-  const dockerReachable = dockerInfo.status === 0 && dockerInfo.stdout.trim() !== "";
-  if (dockerReachable) {
-    const archive = path.join(base, "image.tar");
-    const saved = berth(["image", "save", "-o", archive, image]);
-    if (saved.status !== 0) throw new Error(`berth image save failed:\n${saved.stderr}`);
-    execFileSync("docker", ["load", "-i", archive], { stdio: "ignore" });
-    made.dockerImage = image;
-  }
-  const run = (args, spec) => (viaEngine === undefined ? berth(["container", "run", "--rm", ...args, image, "true"]) : viaEngine(spec));
-  const label = viaEngine === undefined ? "berth run --rm" : "engine run (bundle)";
+async function runContainers() {
+  const docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar") });
+  if (docker.reachable) made.dockerImage = image;
+  const run = (args) => berth(["container", "run", "--rm", ...args, image, "true"]);
   const contenders = {
     "node -e 0": () => spawnSync(process.execPath, ["-e", "0"], { encoding: "utf8" }),
-    [`${label} --network none`]: () => run(["--network", "none"], { networkMode: "none" }),
-    [`${label} (default network)`]: () => run([], {}),
-    [`${label} --network ${networkName} -p 80`]: () => run(["--network", networkName, "-p", "80"], { networkMode: networkName, portBindings: [{ containerPort: 80, protocol: "tcp" }] }),
-    // Without -p in the CLI, the CLI's own runs without it, for reference.
-    ...(viaEngine === undefined
-      ? {}
-      : {
-          "berth run --rm --network none (CLI)": () => berth(["container", "run", "--rm", "--network", "none", image, "true"]),
-          "berth run --rm (CLI, default network)": () => berth(["container", "run", "--rm", image, "true"]),
-        }),
-    ...(dockerReachable ? { "docker run --rm -p 80": () => spawnSync("docker", ["run", "--rm", "-p", "80", image, "true"], { encoding: "utf8" }) } : {}),
+    "berth run --rm --network none": () => run(["--network", "none"]),
+    "berth run --rm (default network)": () => run([]),
+    [`berth run --rm --network ${networkName} -p 80`]: () => run(["--network", networkName, "-p", "80"]),
+    ...(docker.reachable ? { "docker run --rm -p 80": () => spawnSync("docker", ["run", "--rm", "-p", "80", image, "true"], { encoding: "utf8" }) } : {}),
   };
   const time = (name) => {
     checkInterrupted();
@@ -619,24 +504,20 @@ async function runContainers(cliPublishes) {
   for (const name of names) time(name); // warm caches; not counted
   const timings = timeInterleaved(names, runs, time);
   console.log("");
-  console.log(`3. run: IMAGE true end to end, ${runs} interleaved runs each${viaEngine === undefined ? "" : "; the CLI has no -p yet, so each berth run is `node engine-run.mjs`: the engine API through the bundle (create --rm, wait, start, remove), node start-up included"}`);
+  console.log(`3. run: IMAGE true end to end, ${runs} interleaved runs each`);
   printTimings(timings);
   const [nodeMs, noneMs, defaultMs, publishedMs] = names.slice(0, 4).map((name) => median(timings[name]));
   console.log(`network + -p vs --network none: +${formatMs(publishedMs - noneMs)}; default network vs none: +${formatMs(defaultMs - noneMs)}; network + -p vs node -e 0: +${formatMs(publishedMs - nodeMs)}`);
-  if (dockerReachable) {
+  if (docker.reachable) {
     console.log(`berth / docker run --rm -p 80: ${(publishedMs / median(timings["docker run --rm -p 80"])).toFixed(2)}x`);
   } else {
-    const why = dockerInfo.error !== undefined ? dockerInfo.error.message : (dockerInfo.stderr.trim().split("\n").pop() ?? "");
-    console.log(`docker: no Docker daemon reachable (docker info: ${why}), docker run --rm -p 80 not measured`);
+    console.log(`docker: no Docker daemon reachable (docker info: ${docker.why}), docker run --rm -p 80 not measured`);
   }
   if (straceInstalled) {
-    const argv = viaEngine === undefined ? [process.execPath, "--", berthCli, "container", "run", "--rm", "--network", networkName, "-p", "80", image, "true"] : undefined;
-    if (argv !== undefined) {
-      const traced = traceProcesses("one-run", argv, { env });
-      console.log(`strace -f of one \`berth container run --rm --network ${networkName} -p 80 IMAGE true\`: ${traced.processes} processes; exec'd: ${traced.programs}; forking further: ${traced.forking.join(", ") || "none"}`);
-    }
+    const traced = traceProcesses("one-run", [process.execPath, "--", berthCli, "container", "run", "--rm", "--network", networkName, "-p", "80", image, "true"], { env });
+    console.log(`strace -f of one \`berth container run --rm --network ${networkName} -p 80 IMAGE true\`: ${traced.processes} processes; exec'd: ${traced.programs}; forking further: ${traced.forking.join(", ") || "none"}`);
   }
-  results.run = { viaEngine: viaEngine !== undefined, nodeMs, noneMs, defaultMs, publishedMs };
+  results.run = { nodeMs, noneMs, defaultMs, publishedMs };
 }
 
 function summary() {
@@ -645,7 +526,7 @@ function summary() {
   console.log(`summary (node ${process.version}, kernel ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores):`);
   console.log(`  data path: published ${formatRate(d.published)}, direct ${formatRate(d.direct)}, host process ${formatRate(d.host)}; published/direct ${d.ratio.toFixed(2)} (round by round ${d.paired.toFixed(2)}; target >= 0.95: ${d.ratio >= 0.95 ? "met" : "NOT met"})`);
   console.log(`  setup: ${formatMs(s.plain)} and ${s.spawns} spawns per container (targets <= 15 ms: ${s.plain <= 15 ? "met" : "NOT met"}, <= 4 spawns: ${s.spawns <= 4 ? "met" : "NOT met"}); with a published port ${formatMs(s.withPort)}, ${s.spawnsWithPort} spawns`);
-  console.log(`  run${r.viaEngine ? " (engine API via bundle)" : ""}: -p ${formatMs(r.publishedMs)}, default ${formatMs(r.defaultMs)}, none ${formatMs(r.noneMs)}, node -e 0 ${formatMs(r.nodeMs)}`);
+  console.log(`  run: -p ${formatMs(r.publishedMs)}, default ${formatMs(r.defaultMs)}, none ${formatMs(r.noneMs)}, node -e 0 ${formatMs(r.nodeMs)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,12 +536,12 @@ let ok = false;
 try {
   buildBerth();
   snapshotCli();
-  const bundleDirectory = await bundle();
+  const bundleDirectory = await bundleEngine(path.join(base, "bundle"));
   net = await import(pathToFileURL(path.join(bundleDirectory, "network.js")).href);
   runtime = await import(pathToFileURL(path.join(bundleDirectory, "runtime.js")).href);
   engine = runtime.createEngine({ paths });
 
-  const loaded = berth(["image", "load", "-i", writeImage(base)]);
+  const loaded = berth(["image", "load", "-i", writeBusyboxImage(base, { name: image, directories: ["www"], config: { ExposedPorts: { "80/tcp": {} } } })]);
   if (loaded.status !== 0) throw new Error(`berth image load failed:\n${loaded.stderr}`);
 
   // The networks, through the engine (the same call `berth network create` makes).
@@ -671,22 +552,11 @@ try {
     made.bridges.add(record.bridge);
   }
 
-  // Does the CLI take --network NAME -p yet? One create answers (and is removed at once).
-  const probe = berth(["container", "create", "--network", networkName, "-p", "127.0.0.1::80", image, "true"]);
-  const cliPublishes = probe.status === 0;
-  if (cliPublishes) {
-    made.containers.add(probe.stdout.trim());
-    berth(["container", "rm", "-f", probe.stdout.trim()]);
-  }
-
-  if (!cliPublishes) {
-    console.log(`CLI: \`berth container create --network ${networkName} -p 127.0.0.1::80\` failed (${probe.stderr.trim().split("\n")[0]}); containers with networks go through the engine API (bundle) instead`);
-  }
-  await dataPath(cliPublishes);
+  await dataPath();
   checkInterrupted();
   await setup(setupNetwork);
   checkInterrupted();
-  await runContainers(cliPublishes);
+  await runContainers();
   summary();
   ok = true;
 } catch (error) {

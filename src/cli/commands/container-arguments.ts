@@ -1,5 +1,6 @@
-// Small argument parsers the container and volume verbs share (environment entries and files,
-// `--filter key=value`), apart from the run/create flag parser so that `ls` loads little.
+// Small argument parsers the container, volume and network verbs share (environment entries and
+// files, `--filter key=value`, `--label`/`-o` maps), apart from the run/create flag parser so that
+// `ls` loads little.
 
 import { BerthError } from "../../errors.js";
 
@@ -51,4 +52,14 @@ export function parseFilters(entries: readonly string[]): Record<string, string[
     (filters[key] ??= []).push(entry.slice(equals + 1));
   }
   return filters;
+}
+
+/** docker's map options (`--label k=v`, `-o k=v`): a bare key maps to "". */
+export function keyValueMap(entries: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of entries) {
+    const equals = entry.indexOf("=");
+    result[equals < 0 ? entry : entry.slice(0, equals)] = equals < 0 ? "" : entry.slice(equals + 1);
+  }
+  return result;
 }

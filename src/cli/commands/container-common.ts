@@ -1,11 +1,13 @@
-// What the container and volume commands share: opening the engine, Docker's exit statuses
-// (`run`/`create` exit 125 on engine errors, other verbs 1, a container's own status otherwise),
-// verbs over several targets that report each failure and carry on, and the y/N prompt.
+// What the container, volume and network commands share: opening the engine, Docker's exit
+// statuses (`run`/`create` exit 125 on engine errors, other verbs 1, a container's own status
+// otherwise), verbs over several targets that report each failure and carry on (`rm a b`,
+// `inspect a b`), and the y/N prompt.
 
 import { readSync } from "node:fs";
 import { BerthError } from "../../errors.js";
 import { createEngine, runtimePaths, type Engine } from "../../runtime/index.js";
 import { printError, printResult } from "../output.js";
+import { renderTemplate } from "./container-format.js";
 
 /** A BerthError that exits with a given status; an empty message prints nothing. */
 export class CommandError extends BerthError {
@@ -51,6 +53,31 @@ export async function forEachTarget(targets: readonly string[], action: (target:
       failed = true;
       printError(error);
     }
+  }
+  if (failed) throw silentExit(1);
+}
+
+/**
+ * docker's multi-object inspect (`inspect a b`): look each target up, print each failure as
+ * `Error: …` on stderr and carry on, print what was found as one indented JSON array (or, with a
+ * template, one rendered line per object), and exit 1 at the end if any lookup failed.
+ */
+export async function inspectEach<T>(targets: readonly string[], inspect: (target: string) => Promise<T>, format: string | undefined): Promise<void> {
+  const found: T[] = [];
+  let failed = false;
+  for (const target of targets) {
+    try {
+      found.push(await inspect(target));
+    } catch (error) {
+      if (!(error instanceof BerthError)) throw error;
+      failed = true;
+      process.stderr.write(`Error: ${error.message}\n`);
+    }
+  }
+  if (format !== undefined && format !== "" && format !== "json") {
+    process.stdout.write(found.map((item) => `${renderTemplate(format, item)}\n`).join(""));
+  } else {
+    process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
   }
   if (failed) throw silentExit(1);
 }

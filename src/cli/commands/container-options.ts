@@ -62,7 +62,7 @@ export interface RunFlags {
   readonly entrypoint?: string;
   readonly label?: readonly string[];
   readonly labelFile?: readonly string[];
-  /** Repeatable; container-run's `--net` spelling arrives here as a single string. */
+  /** Repeatable (one string is taken too). */
   readonly network?: string | readonly string[];
   readonly networkAlias?: readonly string[];
   readonly ip?: string;
@@ -74,7 +74,8 @@ export interface RunFlags {
   readonly dns?: readonly string[];
   readonly dnsSearch?: readonly string[];
   readonly dnsOption?: readonly string[];
-  /** docker's hidden spellings of --dns-option and --network-alias. */
+  /** docker's hidden spellings of --network, --dns-option and --network-alias. */
+  readonly net?: readonly string[];
   readonly dnsOpt?: readonly string[];
   readonly netAlias?: readonly string[];
   readonly addHost?: readonly string[];
@@ -511,8 +512,8 @@ const userDefinedNetwork = (mode: string): boolean => !["default", "bridge", "ho
  * on a bridge-type mode every network is also an attachment, in interface order.
  */
 export function networkSettings(flags: RunFlags): Pick<ContainerCreateSpec, "networkMode" | "networks"> {
-  const values = flags.network === undefined ? [] : typeof flags.network === "string" ? [flags.network] : [...flags.network];
-  const attachments = values.map(parseNetworkFlag);
+  const networks = typeof flags.network === "string" ? [flags.network] : (flags.network ?? []);
+  const attachments = [...networks, ...(flags.net ?? [])].map(parseNetworkFlag);
   const aliases = [...(flags.networkAlias ?? []), ...(flags.netAlias ?? [])];
   if (flags.ip !== undefined && isIP(flags.ip) !== 4) throw usage(`invalid IPv4 address: ${flags.ip}`);
   if (flags.ip6 !== undefined && isIP(flags.ip6) !== 6) throw usage(`invalid IPv6 address: ${flags.ip6}`);

@@ -11,13 +11,8 @@ import { printResult, printWarning } from "../output.js";
 import { CommandError, openEngine, silentExit, withExitStatus } from "./container-common.js";
 import { parseRunFlags, type RunFlags } from "./container-options.js";
 
-/** Docker's `--net` spelling. */
-function normalizeFlags(flags: RunFlags & { net?: string }): RunFlags {
-  return flags.net !== undefined && flags.network === undefined ? { ...flags, network: flags.net } : flags;
-}
-
 function specFromFlags(flags: RunFlags, image: string, command: readonly string[]): ContainerCreateSpec {
-  return parseRunFlags(normalizeFlags(flags), image, command, {
+  return parseRunFlags(flags, image, command, {
     environment: process.env,
     readFile: (file) => {
       try {

@@ -1,112 +1,71 @@
 // `berth network create|ls|inspect|rm|prune|connect|disconnect` and `berth container port`,
 // printing what `docker network …` and `docker port` print and exiting as they exit (1 on errors).
 
-import { isIP } from "node:net";
 import { BerthError } from "../../errors.js";
+import { containsAddress, NetworkError, overlaps, parseCidr } from "../../network/index.js";
 import { NetworkStoreErrorCode, type NetworkCreateRequest, type NetworkInspect } from "../../runtime/index.js";
 import { printResult, printWarning } from "../output.js";
-import { CommandError, confirm, forEachTarget, openEngine, silentExit, withExitStatus } from "./container-common.js";
-import { joinHostPort, naturalCompare, parseFormat, renderRows, renderTemplate } from "./container-format.js";
-import { parseFilters } from "./container-arguments.js";
+import { CommandError, confirm, forEachTarget, inspectEach, openEngine, withExitStatus } from "./container-common.js";
+import { joinHostPort, naturalCompare, parseFormat, renderRows } from "./container-format.js";
+import { keyValueMap, parseFilters } from "./container-arguments.js";
 
 type IpamPoolRequest = NonNullable<NonNullable<NetworkCreateRequest["ipam"]>["config"]>[number];
 
 const usage = (message: string): CommandError => new CommandError("E_CLI_USAGE", message, 1);
 
-/** docker's map options (`--label k=v`, `-o k=v`): a bare key maps to "". */
-function keyValueMap(entries: readonly string[]): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const entry of entries) {
-    const equals = entry.indexOf("=");
-    result[equals < 0 ? entry : entry.slice(0, equals)] = equals < 0 ? "" : entry.slice(equals + 1);
+type IpamPool = { subnet: string; ipRange?: string; gateway?: string; auxAddresses: Record<string, string> };
+
+/** src/network's CIDR check, failing as a usage error with the docker CLI's message. */
+function requireCidr(text: string, message: string): void {
+  try {
+    parseCidr(text);
+  } catch (error) {
+    if (error instanceof NetworkError) throw usage(message);
+    throw error;
   }
-  return result;
 }
 
-/** An address as [family, value], or undefined. */
-function parseAddress(text: string): { readonly family: 4 | 6; readonly value: bigint } | undefined {
-  const family = isIP(text);
-  if (family === 4) return { family, value: text.split(".").reduce((value, octet) => (value << 8n) | BigInt(Number(octet)), 0n) };
-  if (family !== 6) return undefined;
-  let address = text;
-  // An IPv4 tail (`::ffff:1.2.3.4`) as two hex groups.
-  const v4Tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  if (v4Tail !== null) {
-    const [a, b, c, d] = v4Tail.slice(1).map(Number) as [number, number, number, number];
-    address = `${address.slice(0, v4Tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = "", tail] = address.split("::");
-  const groups = (part: string): string[] => (part === "" ? [] : part.split(":"));
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  const all = [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
-  return { family, value: all.reduce((value, group) => (value << 16n) | BigInt(Number.parseInt(group, 16)), 0n) };
-}
-
-/** `10.1.0.0/16` → its base address and prefix length; a usage error otherwise. */
-function parseSubnet(subnet: string): { readonly family: 4 | 6; readonly value: bigint; readonly prefix: number } {
-  const slash = subnet.indexOf("/");
-  const base = slash < 0 ? undefined : parseAddress(subnet.slice(0, slash));
-  const prefixText = slash < 0 ? "" : subnet.slice(slash + 1);
-  if (base === undefined || !/^\d+$/.test(prefixText) || Number(prefixText) > (base.family === 6 ? 128 : 32)) throw usage(`invalid subnet: invalid CIDR address: ${subnet}`);
-  return { ...base, prefix: Number(prefixText) };
-}
-
-/** Whether `data` (an address, or the address part of a CIDR) lies in `subnet` (docker's subnetMatches). */
+/** docker's subnetMatches: whether `data` (an address, or the address part of a CIDR) lies in the valid CIDR `subnet`. */
 function subnetMatches(subnet: string, data: string): boolean {
-  const base = parseSubnet(subnet);
-  const bits = base.family === 6 ? 128 : 32;
-  const addressText = data.includes("/") ? data.slice(0, data.indexOf("/")) : data;
-  const address = parseAddress(addressText);
-  if (address === undefined) {
-    if (data.includes("/")) throw usage(`invalid CIDR address: ${data}`);
-    return false;
+  const slash = data.indexOf("/");
+  if (slash >= 0) requireCidr(data, `invalid CIDR address: ${data}`);
+  try {
+    return containsAddress(subnet, slash < 0 ? data : data.slice(0, slash));
+  } catch (error) {
+    // Not an address: Go's net.ParseIP gives nil, which no subnet contains.
+    if (error instanceof NetworkError) return false;
+    throw error;
   }
-  if (address.family !== base.family) return false;
-  const shift = BigInt(bits - base.prefix);
-  return address.value >> shift === base.value >> shift;
 }
 
 /** `--subnet`, `--ip-range`, `--gateway`, `--aux-address` → IPAM pools, checked as docker's createIPAMConfig does. */
 export function ipamPools(options: { readonly subnets: readonly string[]; readonly ipRanges: readonly string[]; readonly gateways: readonly string[]; readonly auxAddresses: readonly string[] }): IpamPoolRequest[] {
   const { subnets, ipRanges, gateways } = options;
   if (subnets.length < ipRanges.length || subnets.length < gateways.length) throw usage("every ip-range or gateway must have a corresponding subnet");
-  const pools = new Map<string, { subnet: string; ipRange?: string; gateway?: string; auxAddresses: Record<string, string> }>();
+  const pools: IpamPool[] = [];
   for (const subnet of subnets) {
-    for (const other of pools.keys()) {
-      if (subnetMatches(subnet, other) || subnetMatches(other, subnet)) throw usage("multiple overlapping subnet configuration is not supported");
-    }
-    parseSubnet(subnet);
-    pools.set(subnet, { subnet, auxAddresses: {} });
+    requireCidr(subnet, `invalid subnet: invalid CIDR address: ${subnet}`);
+    if (pools.some((pool) => overlaps(pool.subnet, subnet))) throw usage("multiple overlapping subnet configuration is not supported");
+    pools.push({ subnet, auxAddresses: {} });
   }
-  const place = (value: string, what: string, assign: (pool: { subnet: string; ipRange?: string; gateway?: string; auxAddresses: Record<string, string> }) => void): void => {
-    let matched = false;
-    for (const subnet of subnets) {
-      const pool = pools.get(subnet);
-      if (pool === undefined || !subnetMatches(subnet, value)) continue;
-      assign(pool);
-      matched = true;
-    }
-    if (!matched) throw usage(`no matching subnet for ${what} ${value}`);
+  // Subnets do not overlap, so at most one holds a value.
+  const poolHolding = (value: string, what: string): IpamPool => {
+    const pool = pools.find((candidate) => subnetMatches(candidate.subnet, value));
+    if (pool === undefined) throw usage(`no matching subnet for ${what} ${value}`);
+    return pool;
   };
   for (const ipRange of ipRanges) {
-    place(ipRange, "range", (pool) => {
-      if (pool.ipRange !== undefined) throw usage(`cannot configure multiple ranges (${ipRange}, ${pool.ipRange}) on the same subnet (${pool.subnet})`);
-      pool.ipRange = ipRange;
-    });
+    const pool = poolHolding(ipRange, "range");
+    if (pool.ipRange !== undefined) throw usage(`cannot configure multiple ranges (${ipRange}, ${pool.ipRange}) on the same subnet (${pool.subnet})`);
+    pool.ipRange = ipRange;
   }
   for (const gateway of gateways) {
-    place(gateway, "gateway", (pool) => {
-      if (pool.gateway !== undefined) throw usage(`cannot configure multiple gateways (${gateway}, ${pool.gateway}) for the same subnet (${pool.subnet})`);
-      pool.gateway = gateway;
-    });
+    const pool = poolHolding(gateway, "gateway");
+    if (pool.gateway !== undefined) throw usage(`cannot configure multiple gateways (${gateway}, ${pool.gateway}) for the same subnet (${pool.subnet})`);
+    pool.gateway = gateway;
   }
-  for (const [name, address] of Object.entries(keyValueMap(options.auxAddresses))) {
-    place(address, "aux-address", (pool) => {
-      pool.auxAddresses[name] = address;
-    });
-  }
-  return [...pools.values()].map((pool) => ({
+  for (const [name, address] of Object.entries(keyValueMap(options.auxAddresses))) poolHolding(address, "aux-address").auxAddresses[name] = address;
+  return pools.map((pool) => ({
     subnet: pool.subnet,
     ...(pool.ipRange !== undefined ? { ipRange: pool.ipRange } : {}),
     ...(pool.gateway !== undefined ? { gateway: pool.gateway } : {}),
@@ -220,23 +179,7 @@ export async function runNetworkList(options: { quiet?: boolean; noTrunc?: boole
 
 export async function runNetworkInspect(names: string[], options: { format?: string; verbose?: boolean }): Promise<void> {
   const engine = openEngine();
-  const found: NetworkInspect[] = [];
-  let failed = false;
-  for (const name of names) {
-    try {
-      found.push(await engine.networks.inspect(name));
-    } catch (error) {
-      if (!(error instanceof BerthError)) throw error;
-      failed = true;
-      process.stderr.write(`Error: ${error.message}\n`);
-    }
-  }
-  if (options.format !== undefined && options.format !== "" && options.format !== "json") {
-    process.stdout.write(found.map((network) => `${renderTemplate(options.format ?? "", network)}\n`).join(""));
-  } else {
-    process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  }
-  if (failed) throw silentExit(1);
+  await inspectEach(names, (name) => engine.networks.inspect(name), options.format);
 }
 
 export async function runNetworkRemove(names: string[], options: { force?: boolean }): Promise<void> {

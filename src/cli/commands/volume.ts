@@ -1,20 +1,10 @@
 // `berth volume create|ls|inspect|rm|prune`, printing what `docker volume …` prints.
 
-import { BerthError } from "../../errors.js";
 import { humanSize, type VolumeInfo } from "../../runtime/index.js";
 import { printResult } from "../output.js";
-import { CommandError, confirm, forEachTarget, openEngine, silentExit, withExitStatus } from "./container-common.js";
-import { parseFormat, renderRows, renderTemplate } from "./container-format.js";
-import { parseFilters } from "./container-arguments.js";
-
-function keyValueMap(entries: readonly string[]): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const entry of entries) {
-    const equals = entry.indexOf("=");
-    result[equals < 0 ? entry : entry.slice(0, equals)] = equals < 0 ? "" : entry.slice(equals + 1);
-  }
-  return result;
-}
+import { CommandError, confirm, forEachTarget, inspectEach, openEngine, withExitStatus } from "./container-common.js";
+import { parseFormat, renderRows } from "./container-format.js";
+import { keyValueMap, parseFilters } from "./container-arguments.js";
 
 export async function runVolumeCreate(name: string | undefined, options: { driver?: string; label?: string[]; opt?: string[]; name?: string }): Promise<void> {
   const volumeName = name ?? options.name;
@@ -67,23 +57,7 @@ export async function runVolumeList(options: { quiet?: boolean; filter?: string[
 
 export async function runVolumeInspect(names: string[], options: { format?: string }): Promise<void> {
   const engine = openEngine();
-  const found: VolumeInfo[] = [];
-  let failed = false;
-  for (const name of names) {
-    try {
-      found.push(await engine.volumes.inspect(name));
-    } catch (error) {
-      if (!(error instanceof BerthError)) throw error;
-      failed = true;
-      process.stderr.write(`Error: ${error.message}\n`);
-    }
-  }
-  if (options.format !== undefined && options.format !== "" && options.format !== "json") {
-    process.stdout.write(found.map((volume) => `${renderTemplate(options.format ?? "", volume)}\n`).join(""));
-  } else {
-    process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  }
-  if (failed) throw silentExit(1);
+  await inspectEach(names, (name) => engine.volumes.inspect(name), options.format);
 }
 
 export async function runVolumeRemove(names: string[], options: { force?: boolean }): Promise<void> {
