@@ -3,7 +3,6 @@
 // Dependencies arrive as options with real defaults (STYLE 13): tests pass their own roots,
 // image store and shim.
 
-import { hostPortBusy } from "../network/index.js";
 import { containerNeedsNetwork, createContainerService, type ContainerService, type ImageSource } from "./container/index.js";
 import { createNetworkService, type NetworkKernel, type NetworkService } from "./network/index.js";
 import type { ImageStore } from "./image/index.js";
@@ -98,7 +97,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
   containers = createContainerService({
     paths,
     networks,
-    hostPortBusy,
     images: imageSource,
     volumes,
     cgroupMount: options.cgroupMount ?? true,

@@ -9,7 +9,6 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeBaseChains } from "../../src/network/index.js";
 import { buildImage, makeLayer, tarDirectory, writeOciLayout } from "../support/images.js";
 import { buildRootfs } from "../support/rootfs.js";
 import { eventually, findLeaks, makeFixture, noLeaks, skipReason, type Fixture } from "../integration/container/harness.js";
@@ -121,11 +120,9 @@ describe.skipIf(skip !== undefined)(`berth network CLI${skip ? ` (skipped: ${ski
     const ids = (await fixture.engine.containers.list({ all: true })).map((summary) => summary.Id);
     const bridges = (await fixture.engine.networks.list()).filter((network) => network.Driver === "bridge").map((network) => `br-${network.Id.slice(0, 12)}`);
     const ids12 = (await fixture.engine.networks.list()).map((network) => network.Id.slice(0, 12));
-    // Removes every container and volume, then every network of the root, the default bridge included.
+    // Removes every container and volume, then every network of the root (the default bridge and,
+    // when no network of any root remains, the shared BERTH-* chains).
     await fixture.dispose();
-    // The shared BERTH-* chains outlive the engine's teardown (destroyAll does not take them down
-    // yet); they go when no network's chains remain, decided from live state, so a concurrent run's stay.
-    await removeBaseChains();
     expect(findLeaks(fixture, ids)).toEqual(noLeaks);
     expect(bridges.filter(linkExists)).toEqual([]);
     const rules = spawnSync("iptables-save", [], { encoding: "utf8" }).stdout;

@@ -84,7 +84,6 @@ export interface ContainerServiceOptions {
   /** Mount a cgroup filesystem at /sys/fs/cgroup inside containers (needs shim support). */
   readonly cgroupMount?: boolean;
   readonly networks: NetworkService;
-  readonly hostPortBusy?: (protocol: "tcp" | "udp" | "sctp", hostIp: string, port: number) => boolean;
 }
 
 export interface CreateResult {
@@ -275,7 +274,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       failures.push((error as Error).message);
     }
     try {
-      await tearDownNetworking(options.networks, record.id);
+      await tearDownNetworking(options.networks, record);
     } catch (error) {
       failures.push((error as Error).message);
     }
@@ -318,7 +317,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       if (target.spec.networkMode === "host") throw new BerthError(ContainerErrorCode.invalid, `cannot join the network namespace of ${target.name}: it uses the host's network (use --network host)`);
       return `/proc/${state.pid}/ns/net`;
     },
-    hostPortBusy: options.hostPortBusy ?? (() => false),
+    hostSockets: options.networks.context.kernel.hostSockets,
   };
   const create: ContainerService["create"] = (spec) => createContainer(context, spec);
 
@@ -458,7 +457,6 @@ export function createContainerService(options: ContainerServiceOptions): Contai
           containerName: record.name,
           hostname: record.config.hostname,
           domainname: record.config.domainname,
-          resolver: { upstreams: [], search: [], options: [] },
           attachment,
         });
       }

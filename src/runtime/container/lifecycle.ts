@@ -20,6 +20,7 @@ import { fillVolumeFromImage, networkFileContents, readHostFile, unmountAll, wri
 import { buildShimConfig, type ShimConfig } from "./shim-config.js";
 import { exposedPortKeys, networkModeKind, planNetworking, setUpNetworking } from "./networking.js";
 import { sandboxPath, type NetworkService } from "../network/index.js";
+import type { HostSockets } from "../../network/index.js";
 import { ContainerStartError, findShims, processRunning, startShim, waitUntil } from "./shim.js";
 import { parseSignal } from "./signals.js";
 import type { ContainerCreateSpec, ImageConfigView } from "./spec.js";
@@ -60,7 +61,8 @@ export interface LifecycleContext {
   readonly networks: NetworkService;
   /** The network namespace of a running container (`--network container:<x>`). */
   readonly namespaceOfContainer: (reference: string) => string;
-  readonly hostPortBusy: (protocol: "tcp" | "udp" | "sctp", hostIp: string, port: number) => boolean;
+  /** One read of the host's sockets, for create's early check of fixed host ports. */
+  readonly hostSockets: (protocols: readonly ("tcp" | "udp" | "sctp")[]) => HostSockets;
 }
 
 /** RFC 3339 with nanoseconds, as Docker prints `Created`. */
@@ -193,7 +195,7 @@ export async function createContainer(context: LifecycleContext, spec: Container
   const resolved = resolveConfig({ id, spec, image: image.config, hostHostname: context.hostHostname() });
   const exposed = exposedPortKeys(Object.keys(resolved.exposedPorts), spec);
   const config = { ...resolved, exposedPorts: Object.fromEntries(exposed.map((key) => [key, {}])) };
-  const networkPlan = await planNetworking(context.networks, spec, exposed, context.hostPortBusy);
+  const networkPlan = await planNetworking(context.networks, spec, exposed, context.hostSockets);
   if (networkModeKind(spec.networkMode) === "container") context.namespaceOfContainer((spec.networkMode ?? "").slice("container:".length));
   const anonymousVolumes: string[] = [];
   const mounts = resolveMounts({

@@ -2,19 +2,21 @@
 // which ports, decided and checked; at start, the sandbox made before the shim; at stop, its
 // teardown. Network modes `none` and `host` need none of it; `container:<x>` joins x's namespace.
 
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { BerthError } from "../../errors.js";
 import {
   portClaimed,
   searchDomains,
+  sandboxPath,
   setUpSandbox,
   tearDownSandbox,
-  hasNetworkState,
   upstreamServers,
   type NetworkService,
   type PortRequest,
   type ResolvedAttachment,
 } from "../network/index.js";
+import type { HostSockets } from "../../network/index.js";
+import { readHostFile } from "./rootfs.js";
 import type { ContainerCreateSpec, PortBindingSpec } from "./spec.js";
 import type { ContainerFiles, ContainerRecord } from "./store.js";
 
@@ -89,7 +91,7 @@ export interface NetworkPlan {
 }
 
 /** Create's half: resolve the networks, expand the ports, and refuse a fixed host port already taken. */
-export async function planNetworking(networks: NetworkService, spec: ContainerCreateSpec, exposed: readonly string[], hostPortBusy: (protocol: PortRequest["protocol"], hostIp: string, port: number) => boolean): Promise<NetworkPlan> {
+export async function planNetworking(networks: NetworkService, spec: ContainerCreateSpec, exposed: readonly string[], hostSockets: (protocols: readonly PortRequest["protocol"][]) => HostSockets): Promise<NetworkPlan> {
   const kind = networkModeKind(spec.networkMode);
   const extra = spec.networks ?? [];
   const bindings = spec.portBindings ?? [];
@@ -114,33 +116,26 @@ export async function planNetworking(networks: NetworkService, spec: ContainerCr
     attachments.push(attachment);
   }
   const ports = expandPorts(bindings, spec.publishAllPorts ?? false, exposed);
-  for (const port of ports) {
-    if (port.hostPort === 0 || port.hostPortEnd !== port.hostPort) continue;
+  const fixed = ports.filter((port) => port.hostPort !== 0 && port.hostPortEnd === port.hostPort);
+  const host = fixed.length === 0 ? undefined : hostSockets(fixed.map((port) => port.protocol));
+  for (const port of fixed) {
     const hostIp = port.hostIp === "" ? "0.0.0.0" : port.hostIp;
     const shown = hostIp.includes(":") ? `[${hostIp}]` : hostIp;
-    if (portClaimed(networks.context, port.protocol, hostIp, port.hostPort)) {
+    if (portClaimed(networks.context, { protocol: port.protocol, hostIp, hostPort: port.hostPort })) {
       throw new BerthError("E_NET_PORT_IN_USE", `Bind for ${shown}:${port.hostPort} failed: port is already allocated`);
     }
-    if (hostPortBusy(port.protocol, hostIp, port.hostPort)) {
+    if (host?.busy(port.protocol, hostIp, port.hostPort) === true) {
       throw new BerthError("E_NET_PORT_IN_USE", `failed to bind host port ${shown}:${port.hostPort}/${port.protocol}: address already in use`);
     }
   }
   return { attachments, ports };
 }
 
-function readOptional(file: string): string | undefined {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
 /** Start's half: the namespace, addresses, ports, names; the shim joins the namespace returned. */
 export async function setUpNetworking(networks: NetworkService, record: ContainerRecord, files: ContainerFiles): Promise<string | undefined> {
   const attachments = record.networks ?? [];
   if (attachments.length === 0) return undefined;
-  const hostResolvConf = readOptional("/etc/resolv.conf");
+  const hostResolvConf = readHostFile("/etc/resolv.conf");
   const spec = record.spec;
   const result = await setUpSandbox(networks.context, {
     containerId: record.id,
@@ -151,7 +146,7 @@ export async function setUpNetworking(networks: NetworkService, record: Containe
     ports: record.ports ?? [],
     extraHosts: spec.extraHosts ?? [],
     resolver: {
-      upstreams: upstreamServers({ dns: spec.dns ?? [], hostResolvConf, resolvedUpstream: readOptional("/run/systemd/resolve/resolv.conf") }),
+      upstreams: upstreamServers({ dns: spec.dns ?? [], hostResolvConf, resolvedUpstream: readHostFile("/run/systemd/resolve/resolv.conf") }),
       search: spec.dnsSearch ?? searchDomains(hostResolvConf),
       options: spec.dnsOptions ?? [],
     },
@@ -160,7 +155,11 @@ export async function setUpNetworking(networks: NetworkService, record: Containe
   return result.sandbox;
 }
 
-export async function tearDownNetworking(networks: NetworkService, containerId: string): Promise<void> {
-  if (!hasNetworkState(networks.context, containerId)) return;
-  await tearDownSandbox(networks.context, containerId);
+/**
+ * Stop's half. A container that never had berth networks (none, host, container:) and has no
+ * namespace of berth's costs a stat, not a lock and a scan of every network.
+ */
+export async function tearDownNetworking(networks: NetworkService, record: ContainerRecord): Promise<void> {
+  if ((record.networks ?? []).length === 0 && !existsSync(sandboxPath(networks.context.paths, record.id))) return;
+  await tearDownSandbox(networks.context, record.id);
 }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { BerthError } from "../../errors.js";
 import { unescapeMountPath } from "../cgroups.js";
 import { layersHolding } from "./layered-fs.js";
+import { defaultHostsLines } from "../network/index.js";
 
 export const RootfsErrorCode = "E_CONTAINER_ROOTFS";
 
@@ -107,14 +108,6 @@ export function fillVolumeFromImage(options: {
   }
 }
 
-const defaultHosts = [
-  "127.0.0.1\tlocalhost",
-  "::1\tlocalhost ip6-localhost ip6-loopback",
-  "fe00::0\tip6-localnet",
-  "ff00::0\tip6-mcastprefix",
-  "ff02::1\tip6-allnodes",
-  "ff02::2\tip6-allrouters",
-];
 
 /** /etc/hosts, /etc/hostname, /etc/resolv.conf for the container, as Docker writes them. */
 export function networkFileContents(options: {
@@ -126,14 +119,14 @@ export function networkFileContents(options: {
 }): { hostname: string; hosts: string; resolvConf: string } {
   const hostname = `${options.hostname}\n`;
   if (options.networkMode === "host") {
-    return { hostname, hosts: options.hostHosts ?? `${defaultHosts.join("\n")}\n`, resolvConf: options.hostResolvConf ?? "" };
+    return { hostname, hosts: options.hostHosts ?? `${defaultHostsLines.join("\n")}\n`, resolvConf: options.hostResolvConf ?? "" };
   }
   const lines = (options.hostResolvConf ?? "").split("\n");
   // Docker drops loopback resolvers (unreachable from another network namespace) and falls back to public ones.
   const kept = lines.filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
   if (!kept.some((line) => /^\s*nameserver\s/.test(line))) kept.push("nameserver 8.8.8.8", "nameserver 8.8.4.4");
   const resolvConf = `${kept.filter((line, index) => line !== "" || index < kept.length - 1).join("\n").trim()}\n`;
-  return { hostname, hosts: `${defaultHosts.join("\n")}\n`, resolvConf };
+  return { hostname, hosts: `${defaultHostsLines.join("\n")}\n`, resolvConf };
 }
 
 export function readHostFile(file: string): string | undefined {

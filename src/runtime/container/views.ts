@@ -4,6 +4,7 @@
 
 import { maskedPaths, memorySwap, readonlyPaths } from "./defaults.js";
 import type { EndpointRecord, NetworkRecord } from "../network/index.js";
+import { expandPorts } from "./networking.js";
 import type { ContainerFiles, ContainerRecord } from "./store.js";
 import { statusText, type ContainerState } from "./status.js";
 import type { MountSpec } from "./spec.js";
@@ -204,11 +205,10 @@ function summaryPorts(record: ContainerRecord, live: readonly AttachedEndpoint[]
   return entries;
 }
 
-/** HostConfig.PortBindings from the create request. */
+/** HostConfig.PortBindings: the `-p` requests as given (`-P` ports are not bindings). */
 function portBindings(record: ContainerRecord): Record<string, { HostIp: string; HostPort: string }[]> {
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const port of record.ports ?? []) {
-    if (port.hostPort === 0 && record.spec.publishAllPorts === true && !(record.spec.portBindings ?? []).some((binding) => binding.containerPort <= port.containerPort && port.containerPort <= (binding.containerPortEnd ?? binding.containerPort))) continue;
+  for (const port of expandPorts(record.spec.portBindings ?? [], false, [])) {
     const hostPort = port.hostPort === 0 ? "" : port.hostPortEnd > port.hostPort ? `${port.hostPort}-${port.hostPortEnd}` : String(port.hostPort);
     (bindings[`${port.containerPort}/${port.protocol}`] ??= []).push({ HostIp: port.hostIp, HostPort: hostPort });
   }

@@ -4,7 +4,7 @@
 import { BerthError } from "../../errors.js";
 import type { RuntimePaths } from "../state.js";
 import { realNetworkKernel, type NetworkKernel } from "./kernel.js";
-import { listNetworkRecords, findNetworkRecord, NetworkStoreErrorCode, listEndpoints, type NetworkRecord, type EndpointRecord } from "./records.js";
+import { endpointsOfContainer, findNetworkRecord, listEndpoints, listNetworkRecords, NetworkStoreErrorCode, type EndpointRecord, type NetworkRecord } from "./records.js";
 import { reclaimStale, type ResolvedAttachment } from "./sandbox.js";
 import {
   createNetwork,
@@ -21,8 +21,8 @@ export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords }
 export type { EndpointRecord, NetworkRecord } from "./records.js";
 export type { NetworkCreateRequest, NetworkInspect, NetworkContext } from "./service.js";
 export type { ResolvedAttachment, PortRequest, SandboxRequest } from "./sandbox.js";
-export { setUpSandbox, tearDownSandbox, hasNetworkState, connectRunning, disconnectRunning, portClaimed } from "./sandbox.js";
-export { upstreamServers, searchDomains, resolverAddress } from "./name-files.js";
+export { setUpSandbox, tearDownSandbox, connectRunning, disconnectRunning, portClaimed } from "./sandbox.js";
+export { defaultHostsLines, upstreamServers, searchDomains, resolverAddress } from "./name-files.js";
 export { realNetworkKernel, type NetworkKernel } from "./kernel.js";
 
 export interface NetworkService {
@@ -126,12 +126,7 @@ export function createNetworkService(options: NetworkServiceOptions): NetworkSer
     find,
     endpointsOf: (containerId) => {
       const records = listNetworkRecords(context.paths);
-      const found: { network: NetworkRecord; endpoint: EndpointRecord }[] = [];
-      for (const network of records) {
-        const endpoint = listEndpoints(context.paths, network.id).find((candidate) => candidate.containerId === containerId);
-        if (endpoint !== undefined) found.push({ network, endpoint });
-      }
-      return found.sort((a, b) => a.endpoint.ifName.localeCompare(b.endpoint.ifName, undefined, { numeric: true }));
+      return endpointsOfContainer(context.paths, containerId, records).map((endpoint) => ({ network: records.find((record) => record.id === endpoint.networkId) as NetworkRecord, endpoint }));
     },
     destroyAll: () => destroyAllNetworks(context),
     attachment: async (reference, attachmentOptions = { aliases: [] }) => {

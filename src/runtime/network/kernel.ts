@@ -14,8 +14,7 @@ export interface NetworkKernel {
   readonly applyNetworkRules: typeof network.applyNetworkRules;
   readonly removeNetworkRules: typeof network.removeNetworkRules;
   readonly hostRoutedRanges: typeof network.hostRoutedRanges;
-  readonly hostPortBusy: typeof network.hostPortBusy;
-  readonly pickFreePort: typeof network.pickFreePort;
+  readonly hostSockets: typeof network.hostSockets;
   readonly ipv6Available: typeof network.ipv6Available;
   readonly takeSysctlNotices: typeof network.takeSysctlNotices;
   readonly removeBaseChains: typeof network.removeBaseChains;
@@ -31,8 +30,7 @@ export const realNetworkKernel: NetworkKernel = {
   applyNetworkRules: network.applyNetworkRules,
   removeNetworkRules: network.removeNetworkRules,
   hostRoutedRanges: network.hostRoutedRanges,
-  hostPortBusy: network.hostPortBusy,
-  pickFreePort: network.pickFreePort,
+  hostSockets: network.hostSockets,
   ipv6Available: network.ipv6Available,
   takeSysctlNotices: network.takeSysctlNotices,
   removeBaseChains: network.removeBaseChains,

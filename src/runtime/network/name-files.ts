@@ -26,7 +26,8 @@ export function dnsNamesOf(options: { containerName: string; containerId: string
   return [...new Set(names.filter((name) => name !== ""))];
 }
 
-const defaultHostsLines = [
+/** What every /etc/hosts starts with (Docker's lines). */
+export const defaultHostsLines: readonly string[] = [
   "127.0.0.1\tlocalhost",
   "::1\tlocalhost ip6-localhost ip6-loopback",
   "fe00::0\tip6-localnet",

@@ -17,7 +17,7 @@ import {
   type PublishedPort,
 } from "../../network/index.js";
 import { randomBytes } from "../random.js";
-import { withLock, writeFileAtomic, writeJsonAtomic } from "../state.js";
+import { readJsonFile, withLock, writeFileAtomic, writeJsonAtomic } from "../state.js";
 import {
   dnsNamesOf,
   hostsHeader,
@@ -40,7 +40,7 @@ import {
   type EndpointRecord,
   type NetworkRecord,
 } from "./records.js";
-import { bridgeMtu, bringUpPredefined, ensureNetworkKernelObjects, masquerades, type NetworkContext } from "./service.js";
+import { bridgeMtu, bringUpPredefined, ensureNetworkKernelObjects, firewallNetwork, type NetworkContext } from "./service.js";
 
 /** A container's attachment to one network, as its record keeps it (Docker's EndpointSettings input). */
 export interface ResolvedAttachment {
@@ -78,6 +78,13 @@ export interface SandboxRequest {
 const hostIfName = (containerId: string, index: number): string => `vb${containerId.slice(0, 10)}${index.toString(16).padStart(2, "0")}`;
 const interfaceName = (index: number): string => `eth${index}`;
 const isV6 = (ip: string): boolean => ip.includes(":");
+
+/** Whether two bindings would take the same host socket (a wildcard address overlaps every address of its family). */
+function sameHostSocket(a: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">, b: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">): boolean {
+  if (a.protocol !== b.protocol || a.hostPort !== b.hostPort || isV6(a.hostIp) !== isV6(b.hostIp)) return false;
+  const wildcard = (ip: string): boolean => ip === "0.0.0.0" || ip === "::";
+  return wildcard(a.hostIp) || wildcard(b.hostIp) || a.hostIp === b.hostIp;
+}
 
 function portError(message: string): BerthError {
   return new BerthError(NetworkErrorCode.portInUse, message);
@@ -159,16 +166,13 @@ function randomMac(): string {
 /** Host ports for the container's published ports, checked against berth's own and the host's sockets. */
 function allocatePorts(context: NetworkContext, endpoint: EndpointRecord, network: NetworkRecord, requests: readonly PortRequest[], allEndpoints: readonly EndpointRecord[]): PublishedPort[] {
   const published: PublishedPort[] = [];
+  if (requests.length === 0) return published;
   const claimed = [...allEndpoints.flatMap((other) => other.ports)];
+  const host = context.kernel.hostSockets(requests.map((request) => request.protocol));
   const defaultIp = network.options["com.docker.network.bridge.host_binding_ipv4"] ?? "0.0.0.0";
-  const sameSocket = (a: { hostIp: string; protocol: string; hostPort: number }, hostIp: string, protocol: string, port: number): boolean => {
-    if (a.protocol !== protocol || a.hostPort !== port || isV6(a.hostIp) !== isV6(hostIp)) return false;
-    const wildcard = (ip: string): boolean => ip === "0.0.0.0" || ip === "::";
-    return wildcard(a.hostIp) || wildcard(hostIp) || a.hostIp === hostIp;
-  };
   const free = (hostIp: string, protocol: PortRequest["protocol"], port: number): "ok" | "berth" | "host" => {
-    if (claimed.some((other) => sameSocket(other, hostIp, protocol, port))) return "berth";
-    if (context.kernel.hostPortBusy(protocol, hostIp, port)) return "host";
+    if (claimed.some((other) => sameHostSocket(other, { hostIp, protocol, hostPort: port }))) return "berth";
+    if (host.busy(protocol, hostIp, port)) return "host";
     return "ok";
   };
   for (const request of requests) {
@@ -182,7 +186,7 @@ function allocatePorts(context: NetworkContext, endpoint: EndpointRecord, networ
       let hostPort: number;
       if (request.hostPort === 0) {
         const taken = new Set(claimed.filter((other) => other.protocol === request.protocol).map((other) => other.hostPort));
-        hostPort = context.kernel.pickFreePort({ protocol: request.protocol, hostIp, taken });
+        hostPort = host.pickFree({ protocol: request.protocol, hostIp, taken });
       } else if (request.hostPortEnd > request.hostPort) {
         const candidates = Array.from({ length: request.hostPortEnd - request.hostPort + 1 }, (_, offset) => request.hostPort + offset);
         const found = candidates.find((port) => free(hostIp, request.protocol, port) === "ok");
@@ -276,11 +280,11 @@ async function tearDownLocked(context: NetworkContext, networks: readonly Networ
   const withPorts: NetworkRecord[] = [];
   for (const network of networks) {
     const file = endpointFile(context.paths, network.id, containerId);
-    if (!existsSync(file)) continue;
-    const endpoint = listEndpoints(context.paths, network.id).find((candidate) => candidate.containerId === containerId);
+    const endpoint = readJsonFile<EndpointRecord>(file);
+    if (endpoint === undefined) continue;
     rmSync(file, { force: true });
     changed.add(network.id);
-    if (endpoint !== undefined && endpoint.ports.length > 0) withPorts.push(network);
+    if (endpoint.ports.length > 0) withPorts.push(network);
   }
   const sandbox = sandboxPath(context.paths, containerId);
   if (existsSync(sandbox)) await context.kernel.destroySandbox(sandbox);
@@ -292,14 +296,7 @@ async function tearDownLocked(context: NetworkContext, networks: readonly Networ
 }
 
 function applyRules(context: NetworkContext, network: NetworkRecord): Promise<void> {
-  return context.kernel.applyNetworkRules({
-    id: network.id,
-    bridge: network.bridge,
-    subnets: network.ipam.config.map((pool) => pool.subnet),
-    internal: network.internal,
-    masquerade: masquerades(network),
-    ports: listEndpoints(context.paths, network.id).flatMap((endpoint) => endpoint.ports),
-  });
+  return context.kernel.applyNetworkRules(firewallNetwork(network, listEndpoints(context.paths, network.id)));
 }
 
 /**
@@ -357,20 +354,22 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
     for (const id of await tearDownLocked(context, all, request.containerId, false)) changed.add(id);
     const networks = await ensureBridges(context, attachedNetworks(all, request.attachments));
     all = all.map((record) => networks.find((network) => network.id === record.id) ?? record);
+    const first = networks[0];
+    if (request.ports.length > 0 && (first === undefined || first.driver !== "bridge" || first.internal)) {
+      throw new BerthError(NetworkStoreErrorCode.invalid, "published ports need a (non-internal) bridge network as the container's first network");
+    }
     const sandbox = sandboxPath(context.paths, request.containerId);
     const firstGateway = networks.find((network) => network.driver === "bridge")?.ipam.config[0]?.gateway ?? "";
     const header = hostsHeader(resolveExtraHosts(request.extraHosts, firstGateway));
-    const everyEndpoint = all.flatMap((network) => listEndpoints(context.paths, network.id));
-    const endpoints: EndpointRecord[] = [];
-    networks.forEach((network, index) => {
+    // One read of every endpoint: addresses taken per network, host ports taken across all of them.
+    const members = new Map(all.map((network) => [network.id, listEndpoints(context.paths, network.id)]));
+    const everyEndpoint = [...members.values()].flat();
+    const endpoints = networks.map((network, index): EndpointRecord => {
       const attachment = request.attachments[index] as ResolvedAttachment;
-      const planned = planEndpoint({ network, attachment, request, index, taken: listEndpoints(context.paths, network.id), header });
-      const ports = index === 0 && network.driver === "bridge" && !network.internal ? allocatePorts(context, planned, network, request.ports, everyEndpoint) : [];
-      endpoints.push({ ...planned, sandbox, ports });
+      const planned = planEndpoint({ network, attachment, request, index, taken: members.get(network.id) ?? [], header });
+      const ports = index === 0 ? allocatePorts(context, planned, network, request.ports, everyEndpoint) : [];
+      return { ...planned, sandbox, ports };
     });
-    if (request.ports.length > 0 && (networks[0] === undefined || networks[0].driver !== "bridge" || networks[0].internal)) {
-      throw new BerthError(NetworkStoreErrorCode.invalid, "published ports need a (non-internal) bridge network as the container's first network");
-    }
     try {
       for (const endpoint of endpoints) {
         mkdirSync(endpointsDirectory(context.paths, endpoint.networkId), { recursive: true });
@@ -387,7 +386,6 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
       }
       writeFileAtomic(request.files.resolvConf, renderResolvConf(request.resolver));
       refreshNames(context, all, changed);
-      if (endpoints.length === 0) writeInPlace(request.files.hosts, renderHosts({ header, self: [], hostname: request.hostname, domainname: request.domainname, peers: [] }));
     } catch (error) {
       await tearDownLocked(context, all, request.containerId).catch(() => undefined);
       throw error;
@@ -418,7 +416,7 @@ export async function reclaimStale(context: NetworkContext): Promise<void> {
 }
 
 /** Attach a running container to one more network (`network connect`). */
-export async function connectRunning(context: NetworkContext, request: Omit<SandboxRequest, "attachments" | "ports" | "extraHosts" | "files"> & { readonly attachment: ResolvedAttachment }): Promise<EndpointRecord> {
+export async function connectRunning(context: NetworkContext, request: Omit<SandboxRequest, "attachments" | "ports" | "extraHosts" | "files" | "resolver"> & { readonly attachment: ResolvedAttachment }): Promise<EndpointRecord> {
   return withLock(networksLockFile(context.paths), async () => {
     const all = listNetworkRecords(context.paths);
     const [network] = attachedNetworks(all, [request.attachment]);
@@ -436,7 +434,8 @@ export async function connectRunning(context: NetworkContext, request: Omit<Sand
     const planned = planEndpoint({
       network,
       attachment: request.attachment,
-      request: { ...request, files: { hosts: first.hostsFile, resolvConf: "", dnsConfig: first.dnsConfigFile } },
+      // The resolver's settings and the hosts file were decided at start; they stay the container's.
+      request: { ...request, resolver: first.resolver, files: { hosts: first.hostsFile, resolvConf: "", dnsConfig: first.dnsConfigFile } },
       index,
       taken: listEndpoints(context.paths, network.id),
       header: first.hostsHeader,
@@ -472,12 +471,9 @@ export async function disconnectRunning(context: NetworkContext, containerId: st
 }
 
 /** Whether a published host port is claimed by some endpoint of this root (create's early check). */
-export function portClaimed(context: NetworkContext, protocol: string, hostIp: string, hostPort: number): boolean {
+export function portClaimed(context: NetworkContext, wanted: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">): boolean {
   return listNetworkRecords(context.paths)
     .flatMap((network) => listEndpoints(context.paths, network.id))
-    .filter((endpoint) => context.isRunning(endpoint.containerId))
-    .some((endpoint) =>
-      endpoint.ports.some((port) => port.protocol === protocol && port.hostPort === hostPort && isV6(port.hostIp) === isV6(hostIp) && (port.hostIp === hostIp || ["0.0.0.0", "::"].includes(port.hostIp) || ["0.0.0.0", "::"].includes(hostIp))),
-    );
+    .some((endpoint) => endpoint.ports.some((port) => sameHostSocket(port, wanted)) && context.isRunning(endpoint.containerId));
 }
 

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
-import { chooseSubnet, gatewayOf, overlaps, parseCidr, validateIpamConfig } from "../../network/index.js";
+import { chooseSubnet, gatewayOf, overlaps, parseCidr, validateIpamConfig, type FirewallNetwork } from "../../network/index.js";
 import { randomBytes } from "../random.js";
 import { withLock, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import type { NetworkKernel } from "./kernel.js";
@@ -91,25 +91,28 @@ export function gatewayAddresses(record: NetworkRecord): string[] {
   return record.ipam.config.map((pool) => `${pool.gateway}/${parseCidr(pool.subnet).prefix}`);
 }
 
-export function ensureNetworkKernelObjects(context: NetworkContext, record: NetworkRecord, endpoints: readonly EndpointRecord[]): Promise<void> {
-  if (record.driver !== "bridge") return Promise.resolve();
-  return (async () => {
-    const mtu = bridgeMtu(record);
-    await context.kernel.ensureBridge({
-      name: record.bridge,
-      addresses: gatewayAddresses(record),
-      routeLocalnet: !record.internal,
-      ...(mtu === undefined ? {} : { mtu }),
-    });
-    await context.kernel.applyNetworkRules({
-      id: record.id,
-      bridge: record.bridge,
-      subnets: record.ipam.config.map((pool) => pool.subnet),
-      internal: record.internal,
-      masquerade: masquerades(record),
-      ports: endpoints.flatMap((endpoint) => endpoint.ports),
-    });
-  })();
+/** The firewall's view of a bridge network: its rules follow from this and the ports its endpoints publish. */
+export function firewallNetwork(record: NetworkRecord, endpoints: readonly EndpointRecord[]): FirewallNetwork {
+  return {
+    id: record.id,
+    bridge: record.bridge,
+    subnets: record.ipam.config.map((pool) => pool.subnet),
+    internal: record.internal,
+    masquerade: masquerades(record),
+    ports: endpoints.flatMap((endpoint) => endpoint.ports),
+  };
+}
+
+export async function ensureNetworkKernelObjects(context: NetworkContext, record: NetworkRecord, endpoints: readonly EndpointRecord[]): Promise<void> {
+  if (record.driver !== "bridge") return;
+  const mtu = bridgeMtu(record);
+  await context.kernel.ensureBridge({
+    name: record.bridge,
+    addresses: gatewayAddresses(record),
+    routeLocalnet: !record.internal,
+    ...(mtu === undefined ? {} : { mtu }),
+  });
+  await context.kernel.applyNetworkRules(firewallNetwork(record, endpoints));
 }
 
 async function removeNetworkKernelObjects(context: NetworkContext, record: NetworkRecord): Promise<void> {
@@ -144,7 +147,8 @@ function decidePools(context: NetworkContext, request: NetworkCreateRequest, exi
       ...(entry.auxAddresses && Object.keys(entry.auxAddresses).length > 0 ? { auxAddresses: entry.auxAddresses } : {}),
     });
   }
-  const inUse = (): string[] => [...others, ...pools.map((pool) => pool.subnet), ...context.kernel.hostRoutedRanges()];
+  let routed: string[] | undefined; // one `ip` spawn, and only when a subnet must be chosen
+  const inUse = (): string[] => [...others, ...pools.map((pool) => pool.subnet), ...(routed ??= context.kernel.hostRoutedRanges())];
   if (!pools.some((pool) => parseCidr(pool.subnet).family === 4)) {
     const subnet = chooseSubnet({ family: 4, inUse: inUse() });
     pools.unshift({ subnet, gateway: gatewayOf(subnet) });
