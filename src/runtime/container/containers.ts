@@ -732,8 +732,6 @@ function readTextOptional(file: string): string | undefined {
   }
 }
 
-
-
 /** Docker's exec environment additions: the caller's variables, and TERM for a TTY. */
 export function execEnvironment(request: Pick<ExecOptions, "env" | "tty">): string[] {
   const entries = [...(request.env ?? [])];
@@ -754,7 +752,11 @@ function runExec(shim: string, args: readonly string[], request: ExecOptions): P
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    if (pipe) child.stdin?.end(request.input ?? "");
+    if (pipe) {
+      // The command may exit without reading its input; the closed pipe is not an exec failure.
+      child.stdin?.on("error", () => undefined);
+      child.stdin?.end(request.input ?? "");
+    }
     child.on("error", (error) => reject(new BerthError(ContainerErrorCode.exec, `exec: ${error.message}`, { cause: error })));
     child.on("close", (code, signal) => {
       const exitCode = code ?? (signal === null ? 1 : 128 + parseSignal(signal));

@@ -187,7 +187,11 @@ function runTar(args: readonly string[], input: Readable | undefined, output: Wr
     const child = spawn("tar", [...args], { stdio: [input === undefined ? "ignore" : "pipe", output === undefined ? "ignore" : "pipe", "pipe"] });
     let errors = "";
     child.stderr?.on("data", (chunk: Buffer) => (errors += chunk.toString()));
-    if (input !== undefined && child.stdin !== null) input.pipe(child.stdin);
+    if (input !== undefined && child.stdin !== null) {
+      // tar exits early on a bad archive; its exit status, not the closed pipe, is the error.
+      child.stdin.on("error", () => undefined);
+      input.pipe(child.stdin);
+    }
     if (output !== undefined && child.stdout !== null) child.stdout.pipe(output, { end: false });
     child.on("error", (error) => reject(new BerthError(CopyErrorCode, `tar: ${error.message}`, { cause: error })));
     child.on("close", (code) => (code === 0 ? resolve() : reject(new BerthError(CopyErrorCode, `tar: ${errors.trim() || `exit status ${code}`}`))));
