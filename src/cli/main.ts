@@ -8,6 +8,7 @@ import { registerContainerCommands } from "./register-container.js";
 import { registerImageCommands } from "./register-image.js";
 import { registerNetworkCommands } from "./register-network.js";
 import { registerVolumeCommands } from "./register-volume.js";
+import { registerSystemCommands } from "./register-system.js";
 
 declare const BERTH_VERSION: string;
 export const version = typeof BERTH_VERSION === "string" ? BERTH_VERSION : "0.0.0-dev";
@@ -62,6 +63,7 @@ function buildProgram(): Command {
   registerContainerCommands(program, globals);
   registerImageCommands(program, globals);
   registerVolumeCommands(program, globals);
+  registerSystemCommands(program, globals);
   registerNetworkCommands(program, globals);
 
   program

@@ -134,6 +134,17 @@ export function removeBaseChains(context: Context): Promise<void> {
   });
 }
 
+/** berth's chains in every family, read fresh from the kernel (system check's view). */
+export async function berthChains(context: Context): Promise<{ family: Family; table: string; chain: string }[]> {
+  const found: { family: Family; table: string; chain: string }[] = [];
+  for (const family of [4, 6] as const) {
+    if (!available(context, family)) continue;
+    const state = await readState(context, family);
+    for (const [table, { chains }] of state) for (const chain of chains) if (chain.startsWith("BERTH-")) found.push({ family, table, chain });
+  }
+  return found;
+}
+
 /** Every line naming BERTH in iptables-save and ip6tables-save (for system check and leak checks). */
 export function berthRulesPresent(context: Context): { family: 4 | 6; line: string }[] {
   const lines: { family: 4 | 6; line: string }[] = [];

@@ -9,7 +9,7 @@ import * as firewall from "./firewall.js";
 import type { FirewallNetwork } from "./firewall-rules.js";
 import * as host from "./host.js";
 import * as links from "./links.js";
-import type { BridgeSpec, EndpointSpec } from "./links.js";
+import type { BridgeSpec, EndpointSpec, LinkInfo } from "./links.js";
 import * as ports from "./ports.js";
 import type { HostSockets, ListeningSocket, PickFreePortOptions, Protocol } from "./ports.js";
 import * as sysctl from "./sysctl.js";
@@ -40,7 +40,7 @@ export {
   type RuleSet,
   type SaveState,
 } from "./firewall-rules.js";
-export { bridgeMac, type BridgeSpec, type EndpointSpec } from "./links.js";
+export { bridgeMac, type BridgeSpec, type EndpointSpec, type LinkInfo } from "./links.js";
 export { parseProcNetSockets, parseSctpEndpoints, type HostSockets, type ListeningSocket, type PickFreePortOptions, type Protocol } from "./ports.js";
 export { parseIPv6Routes } from "./host.js";
 export { spawnCount } from "./system.js";
@@ -69,6 +69,8 @@ export interface NetworkHost {
   removeNetworkRules(networkId: string): Promise<void>;
   berthRulesPresent(): { family: 4 | 6; line: string }[];
   removeBaseChains(): Promise<void>;
+  listLinks(): Promise<LinkInfo[]>;
+  berthChains(): Promise<{ family: 4 | 6; table: string; chain: string }[]>;
 }
 
 export type NetworkHostOptions = SystemOptions;
@@ -98,6 +100,8 @@ export function networkHost(options: NetworkHostOptions = {}): NetworkHost {
     removeNetworkRules: (networkId) => firewall.removeNetworkRules(context, networkId),
     berthRulesPresent: () => firewall.berthRulesPresent(context),
     removeBaseChains: () => firewall.removeBaseChains(context),
+    listLinks: () => links.listLinks(context),
+    berthChains: () => firewall.berthChains(context),
   };
 }
 
@@ -181,4 +185,14 @@ export function berthRulesPresent(): { family: 4 | 6; line: string }[] {
 }
 export function removeBaseChains(): Promise<void> {
   return own().removeBaseChains();
+}
+
+// system check
+/** Every host link with kind, alias and master. */
+export function listLinks(): Promise<LinkInfo[]> {
+  return own().listLinks();
+}
+/** berth's chains in every family, read fresh. */
+export function berthChains(): Promise<{ family: 4 | 6; table: string; chain: string }[]> {
+  return own().berthChains();
 }

@@ -23,6 +23,8 @@ export interface BridgeSpec {
   readonly addresses: readonly string[];
   readonly mtu?: number;
   readonly routeLocalnet: boolean;
+  /** The link's ifalias: who owns it (berth's system check tells its own objects by it). */
+  readonly alias?: string;
 }
 
 export interface EndpointSpec {
@@ -41,6 +43,18 @@ export interface EndpointSpec {
   readonly gateways: readonly string[];
   readonly mac?: string;
   readonly mtu?: number;
+  /** bridge: the host-side veth's ifalias (its owner, for system check). */
+  readonly hostAlias?: string;
+}
+
+/** A link in the host netns as `listLinks` reports it. */
+export interface LinkInfo {
+  readonly name: string;
+  /** "bridge", "veth", "macvlan", …; "" for a plain device. */
+  readonly kind: string;
+  readonly alias?: string;
+  /** The bridge a port is enslaved to. */
+  readonly master?: string;
 }
 
 /** One line of an `ip -batch` input and the kernel object it is about, for error messages. */
@@ -56,6 +70,14 @@ const macvlanModes = new Set(["bridge", "private", "vepa", "passthru"]);
 function checkName(what: string, name: string | undefined): string {
   if (name === undefined || !interfaceName.test(name)) throw invalid(`invalid ${what} name ${JSON.stringify(name ?? "")}: 1-15 letters, digits, '_', '.', '-'`);
   return name;
+}
+
+/** An ifalias on an `ip` batch line: no blanks or quotes for its tokenizer, and IFALIASZ (256) fits. */
+const aliasText = /^[A-Za-z0-9:._/-]{1,200}$/;
+
+function checkAlias(alias: string | undefined): string | undefined {
+  if (alias !== undefined && !aliasText.test(alias)) throw invalid(`invalid link alias ${JSON.stringify(alias)}: 1-200 letters, digits, ':', '.', '_', '/', '-'`);
+  return alias;
 }
 
 function checkMtu(mtu: number | undefined): void {
@@ -103,6 +125,9 @@ export function bridgeMac(name: string): string {
 }
 
 interface IpLinkDetails {
+  readonly ifname?: string;
+  readonly ifalias?: string;
+  readonly master?: string;
   readonly flags?: readonly string[];
   readonly mtu?: number;
   readonly linkinfo?: { readonly info_kind?: string };
@@ -110,7 +135,7 @@ interface IpLinkDetails {
 }
 
 function bridgeSpecKey(spec: BridgeSpec): string {
-  return JSON.stringify([spec.name, [...spec.addresses].sort(), spec.mtu ?? null, spec.routeLocalnet]);
+  return JSON.stringify([spec.name, [...spec.addresses].sort(), spec.mtu ?? null, spec.routeLocalnet, spec.alias ?? null]);
 }
 
 /**
@@ -121,6 +146,7 @@ function bridgeSpecKey(spec: BridgeSpec): string {
 export async function ensureBridge(context: Context, spec: BridgeSpec): Promise<void> {
   const name = checkName("bridge", spec.name);
   checkMtu(spec.mtu);
+  const alias = checkAlias(spec.alias);
   const addresses = spec.addresses.map(interfaceAddress);
   const object = `bridge ${name}`;
   const { system } = context;
@@ -132,6 +158,7 @@ export async function ensureBridge(context: Context, spec: BridgeSpec): Promise<
       const lines: BatchLine[] = [
         { command: `link add name ${name} address ${bridgeMac(name)}${spec.mtu === undefined ? "" : ` mtu ${spec.mtu}`} type bridge`, object },
         ...addresses.map((address) => addressLine(address.cidr, address.family, name, `${object} address ${address.cidr}`)),
+        ...(alias === undefined ? [] : [{ command: `link set dev ${name} alias ${alias}`, object }]),
         { command: `link set dev ${name} up`, object },
       ];
       const result = await system.run(["ip", "-batch", "-"], { input: renderBatch(lines) });
@@ -160,6 +187,8 @@ async function fixBridge(context: Context, spec: BridgeSpec, addresses: readonly
     .filter((address) => !present.has(address.cidr))
     .map((address) => addressLine(address.cidr, address.family, spec.name, `${object} address ${address.cidr}`));
   if (spec.mtu !== undefined && link.mtu !== spec.mtu) lines.push({ command: `link set dev ${spec.name} mtu ${spec.mtu}`, object });
+  // A bridge made before berth tagged its links gets its owner now.
+  if (spec.alias !== undefined && link.ifalias !== spec.alias) lines.push({ command: `link set dev ${spec.name} alias ${spec.alias}`, object });
   if (!(link.flags ?? []).includes("UP")) lines.push({ command: `link set dev ${spec.name} up`, object });
   if (lines.length === 0) return;
   const result = await system.run(["ip", "-batch", "-"], { input: renderBatch(lines) });
@@ -186,6 +215,18 @@ export async function removeLinks(context: Context, names: readonly string[]): P
   if (result.status !== 0 && failures.length > 0) throw kernelError(`links ${existing.join(", ")}`, failures.join("; "));
 }
 
+/** Every link in the host netns with its kind, alias and master: one `ip -d -j link show`. */
+export async function listLinks(context: Context): Promise<LinkInfo[]> {
+  const result = await context.system.run(["ip", "-d", "-j", "link", "show"]);
+  if (result.status !== 0) throw kernelError("links", result.stderr.trim() || `exit status ${result.status}`);
+  return (JSON.parse(result.stdout) as IpLinkDetails[]).map((link) => ({
+    name: link.ifname ?? "",
+    kind: link.linkinfo?.info_kind ?? "",
+    ...(link.ifalias === undefined || link.ifalias === "" ? {} : { alias: link.ifalias }),
+    ...(link.master === undefined ? {} : { master: link.master }),
+  }));
+}
+
 interface CheckedEndpoint {
   readonly spec: EndpointSpec;
   readonly addresses: readonly { family: Family; cidr: string }[];
@@ -208,6 +249,7 @@ function checkEndpoint(context: Context, spec: EndpointSpec): CheckedEndpoint {
     case "bridge":
       checkName("host-side veth", spec.hostIfName);
       checkName("bridge", spec.bridge);
+      checkAlias(spec.hostAlias);
       return { spec, addresses, gateways };
     case "macvlan": {
       const parent = checkName("macvlan parent", spec.parent);
@@ -260,6 +302,7 @@ function hostLines(endpoint: CheckedEndpoint): BatchLine[] {
     { command: `link set dev ${spec.hostIfName} master ${spec.bridge ?? ""}`, object: `${object} on bridge ${spec.bridge ?? ""}` },
     // Hairpin: a container reaching its own published port gets the DNATed frame back on its own port.
     { command: `link set dev ${spec.hostIfName} type bridge_slave hairpin on`, object },
+    ...(spec.hostAlias === undefined ? [] : [{ command: `link set dev ${spec.hostIfName} alias ${spec.hostAlias}`, object }]),
     { command: `link set dev ${spec.hostIfName} up`, object },
   ];
 }

@@ -7,6 +7,7 @@ import { containerNeedsNetwork, createContainerService, type ContainerService, t
 import { createNetworkService, type NetworkKernel, type NetworkService } from "./network/index.js";
 import type { ImageStore } from "./image/index.js";
 import { runtimePaths, type RuntimePaths } from "./state.js";
+import { createSystemService, type SystemService } from "./system/index.js";
 import { createVolumeService, type VolumeService } from "./volume/index.js";
 
 export interface Engine {
@@ -18,6 +19,8 @@ export interface Engine {
   readonly images: ImageStore;
   /** Whether some container (running or not) was created from this image id. */
   imageInUse(imageId: string): boolean;
+  /** Leftover kernel objects: `system check` and `system prune`. */
+  readonly system: SystemService;
 }
 
 export interface EngineOptions {
@@ -105,5 +108,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
   });
   const service = containers;
   const imageInUse = (imageId: string): boolean => service.usedImageIds().has(imageId);
-  return { paths, containers: service, volumes, networks, images: guardImages(store, imageInUse), imageInUse };
+  const system = createSystemService({ paths, containers: service, networks, kernel: networks.context.kernel });
+  return { paths, containers: service, volumes, networks, images: guardImages(store, imageInUse), imageInUse, system };
 }

@@ -14,6 +14,7 @@ export { ImageError, ImageErrorCode } from "./image/errors.js";
 export { MediaType } from "./image/media-types.js";
 export * from "./container/index.js";
 export * from "./volume/index.js";
+export type { Leftover, LeftoverKind, SystemService } from "./system/index.js";
 export { NetworkStoreErrorCode, type NetworkCreateRequest, type NetworkInspect, type NetworkService, type NetworkRecord, type EndpointRecord } from "./network/index.js";
 export type {
   ImageHealthcheck,

@@ -5,6 +5,7 @@
 // removes the containers and networks it made, even when it fails; the fixture's teardown takes
 // down the default bridge; the suite's leak check fails the run on any leftover link or rule.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
@@ -390,6 +391,43 @@ describe.skipIf(skip !== undefined)(`berth network CLI${skip ? ` (skipped: ${ski
       expect(berth(["network", "connect", "nosuch", "e2e-conn"]).status).toBe(1);
       expect(berth(["container", "rm", "-f", "e2e-conn"]).status).toBe(0);
       expect(berth(["network", "rm", "e2e-side"])).toMatchObject({ status: 0, stdout: "e2e-side\n" });
+    });
+  });
+  it("system check must list what a killed shim left (exit 1), and system prune -f must reclaim it and the stopped container", async () => {
+    const made = { containers: ["e2e-crashed"], networks: [] };
+    await cleaningUp(made, async () => {
+      const port = await freePort();
+      const started = berth(["container", "run", "-d", "--name", "e2e-crashed", "-p", `127.0.0.1:${port}:80`, image, ...httpd("doomed")]);
+      expect(started.status, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      const ours = (rows: { Kind: string; Name: string; Reason: string }[]): { Kind: string; Name: string; Reason: string }[] => rows.filter((row) => row.Name.includes(id.slice(0, 10)) || row.Reason.includes("e2e-crashed"));
+      const checked = (): { Kind: string; Name: string; Reason: string }[] => ours(jsonLines(berth(["system", "check", "--format", "json"]).stdout));
+      expect(checked()).toEqual([]);
+
+      const shimPid = Number(readFileSync(path.join(fixture.paths.runRoot, "containers", id, "shim.pid"), "utf8"));
+      process.kill(shimPid, "SIGKILL");
+      const leftovers = await eventually(() => (checked().some((row) => row.Kind === "netns") ? checked() : undefined), 10_000, "the netns to show as a leftover");
+      expect(new Set(leftovers.map((row) => row.Kind))).toEqual(new Set(["mount", "netns", "cgroup", "endpoint", "link"]));
+      expect(leftovers.find((row) => row.Kind === "netns")?.Reason).toBe("network namespace of container e2e-crashed, which is not running");
+      const table = berth(["system", "check"]);
+      expect(table.status).toBe(1);
+      expect(table.stdout.split("\n")[0]).toMatch(/^KIND\s+NAME\s+REASON$/);
+
+      // No answer on stdin is a no: nothing is removed.
+      const declined = berth(["system", "prune"]);
+      expect(declined.status).toBe(0);
+      expect(declined.stderr).toContain("WARNING! This will remove:");
+      expect(checked()).not.toEqual([]);
+
+      const pruned = berth(["system", "prune", "-f"]);
+      expect(pruned.status, pruned.stderr).toBe(0);
+      expect(pruned.stdout).toContain(`Deleted Containers:\n`);
+      expect(pruned.stdout).toContain(id);
+      expect(pruned.stdout).toMatch(/Reclaimed Leftovers:\n(.+\n)+/);
+      expect(pruned.stdout).toMatch(/Total reclaimed space: \S+\n$/);
+      expect(checked()).toEqual([]);
+      expect(berth(["container", "inspect", "e2e-crashed"]).status).toBe(1);
+      expect(spawnSync("iptables-save", [], { encoding: "utf8" }).stdout).not.toContain(`--dport ${port} `);
     });
   });
 });

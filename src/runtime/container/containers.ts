@@ -14,7 +14,7 @@ import { cgroupProcesses, detectCgroups, isFrozen, removeContainerCgroups, setFr
 import { processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import { directorySize, labelMatches, type VolumeService } from "../volume/index.js";
 import { copyIn, copyOut, resolveContainerPath, tarIn, tarOut, type CopyOptions, type RootView } from "./copy.js";
-import { createContainer, startContainer, type LifecycleContext } from "./lifecycle.js";
+import { createContainer, startContainer, sweepAbandoned, type LifecycleContext } from "./lifecycle.js";
 import { networkModeKind, tearDownNetworking } from "./networking.js";
 import { connectRunning, disconnectRunning, sandboxPath, type NetworkService } from "../network/index.js";
 import { streamLogs, type LogEntry } from "./logs.js";
@@ -171,6 +171,14 @@ export interface ContainerService {
   volumeUsage(): ReadonlyMap<string, readonly string[]>;
   /** Image ids that some container (running or not) was created from. */
   usedImageIds(): ReadonlySet<string>;
+  /**
+   * `system prune`: release what a container that no longer runs still holds (rootfs mount,
+   * cgroups, network namespace and endpoints), recording its exit. False when it is running
+   * (or starting) and so keeps them.
+   */
+  reclaim(id: string): Promise<boolean>;
+  /** Finish creates and removes whose process was killed half-way (unmount, drop, delete). */
+  sweepAbandoned(): Promise<void>;
 }
 
 /**
@@ -719,6 +727,15 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     stdinPath: async (reference) => filesOf(find(reference).id).stdin,
     volumeUsage,
     usedImageIds: () => new Set(listRecords(paths).map((record) => record.image.id)),
+    reclaim: (id) =>
+      locked(id, async (record, files) => {
+        if (containerNeedsNetwork(paths, record.id)) return false;
+        const observation = observe(record, files);
+        if (observation.status !== undefined) persistExit(files);
+        await cleanupAfterShim(record, files);
+        return true;
+      }),
+    sweepAbandoned: () => sweepAbandoned(context),
   };
 }
 

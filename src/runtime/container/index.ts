@@ -21,7 +21,9 @@ export {
 export type { CopyOptions } from "./copy.js";
 export type { LogEntry } from "./logs.js";
 export { shortId as shortContainerId, validateContainerName } from "./names.js";
-export { ContainerStartError, listShimProcesses, shimBinary } from "./shim.js";
+export { ContainerStartError, listShimProcesses, shimBinary, signalProcess, waitForProcessExit } from "./shim.js";
+export { containerFiles, containersDirectory, listRecords, readShimPid } from "./store.js";
+export { unmountAll } from "./rootfs.js";
 export { parseSignal, signalName } from "./signals.js";
 export type {
   ContainerCreateSpec,

@@ -17,7 +17,7 @@ import {
   type NetworkInspect,
 } from "./service.js";
 
-export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords } from "./records.js";
+export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords, networkRunDirectory, parseOwnerAlias, rootTag } from "./records.js";
 export type { EndpointRecord, NetworkRecord } from "./records.js";
 export type { NetworkCreateRequest, NetworkInspect, NetworkContext } from "./service.js";
 export type { ResolvedAttachment, PortRequest, SandboxRequest } from "./sandbox.js";
@@ -39,6 +39,8 @@ export interface NetworkService {
   endpointsOf(containerId: string): { readonly network: NetworkRecord; readonly endpoint: EndpointRecord }[];
   /** Every network's kernel objects and records of this root (tests, `system prune`). */
   destroyAll(): Promise<void>;
+  /** Drop the endpoints of containers that no longer run (`system prune`). */
+  reclaimStale(): Promise<void>;
   /** An attachment for `network connect`/`create`: the network resolved and the options checked. */
   attachment(reference: string, options?: Omit<ResolvedAttachment, "networkId" | "networkName">): Promise<ResolvedAttachment>;
 }
@@ -129,6 +131,7 @@ export function createNetworkService(options: NetworkServiceOptions): NetworkSer
       return endpointsOfContainer(context.paths, containerId, records).map((endpoint) => ({ network: records.find((record) => record.id === endpoint.networkId) as NetworkRecord, endpoint }));
     },
     destroyAll: () => destroyAllNetworks(context),
+    reclaimStale: () => reclaimStale(context),
     attachment: async (reference, attachmentOptions = { aliases: [] }) => {
       const network = await find(reference);
       if (network.driver === "host" || network.driver === "null") {

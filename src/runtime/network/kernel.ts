@@ -18,6 +18,9 @@ export interface NetworkKernel {
   readonly ipv6Available: typeof network.ipv6Available;
   readonly takeSysctlNotices: typeof network.takeSysctlNotices;
   readonly removeBaseChains: typeof network.removeBaseChains;
+  readonly removeLinks: typeof network.removeLinks;
+  readonly listLinks: typeof network.listLinks;
+  readonly berthChains: typeof network.berthChains;
 }
 
 export const realNetworkKernel: NetworkKernel = {
@@ -34,4 +37,7 @@ export const realNetworkKernel: NetworkKernel = {
   ipv6Available: network.ipv6Available,
   takeSysctlNotices: network.takeSysctlNotices,
   removeBaseChains: network.removeBaseChains,
+  removeLinks: network.removeLinks,
+  listLinks: network.listLinks,
+  berthChains: network.berthChains,
 };

@@ -8,6 +8,7 @@
 //   <run>/networks/<id>/names                   the DNS table of the network (NAME ADDRESS lines)
 //   <run>/netns/<cid>                           the container's network namespace (bind mount)
 
+import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { PublishedPort } from "../../network/index.js";
@@ -91,6 +92,26 @@ export const endpointFile = (paths: RuntimePaths, networkId: string, containerId
   path.join(endpointsDirectory(paths, networkId), `${containerId}.json`);
 export const namesTableFile = (paths: RuntimePaths, id: string): string => path.join(networkRunDirectory(paths, id), "names");
 export const sandboxPath = (paths: RuntimePaths, containerId: string): string => path.join(paths.runRoot, "netns", containerId);
+
+/**
+ * The ifalias berth gives its links: `berth:<root8>:<kind>:<id>`, root8 naming the state root.
+ * `system check` tells its own leftovers from another root's live objects by it.
+ */
+export function ownerAlias(paths: RuntimePaths, kind: "network" | "container", id: string): string {
+  return `${rootTag(paths)}:${kind}:${id}`;
+}
+
+/** `berth:<first 8 hex digits of sha256(state root)>`. */
+export function rootTag(paths: RuntimePaths): string {
+  return `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
+}
+
+/** The owner an alias names, if it is berth's. */
+export function parseOwnerAlias(alias: string | undefined): { root: string; kind: "network" | "container"; id: string } | undefined {
+  const match = /^(berth:[0-9a-f]{8}):(network|container):([0-9a-f]{64})$/.exec(alias ?? "");
+  if (match === null) return undefined;
+  return { root: match[1] as string, kind: match[2] as "network" | "container", id: match[3] as string };
+}
 
 const isId = (name: string): boolean => /^[0-9a-f]{64}$/.test(name);
 

@@ -17,7 +17,7 @@ import {
   type PublishedPort,
 } from "../../network/index.js";
 import { randomBytes } from "../random.js";
-import { readJsonFile, withLock, writeFileAtomic, writeJsonAtomic } from "../state.js";
+import { readJsonFile, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import {
   dnsNamesOf,
   hostsHeader,
@@ -36,6 +36,7 @@ import {
   namesTableFile,
   networksLockFile,
   NetworkStoreErrorCode,
+  ownerAlias,
   sandboxPath,
   type EndpointRecord,
   type NetworkRecord,
@@ -206,7 +207,7 @@ function allocatePorts(context: NetworkContext, endpoint: EndpointRecord, networ
   return published;
 }
 
-function endpointSpec(network: NetworkRecord, endpoint: EndpointRecord, routeDefault: boolean): EndpointSpec {
+function endpointSpec(paths: RuntimePaths, network: NetworkRecord, endpoint: EndpointRecord, routeDefault: boolean): EndpointSpec {
   const mtu = bridgeMtu(network);
   const addresses = [
     ...(endpoint.ipv4 === "" ? [] : [`${endpoint.ipv4}/${endpoint.ipv4Prefix}`]),
@@ -217,7 +218,8 @@ function endpointSpec(network: NetworkRecord, endpoint: EndpointRecord, routeDef
     const mode = (network.options["macvlan_mode"] ?? "bridge") as NonNullable<EndpointSpec["macvlanMode"]>;
     return { driver: "macvlan", ifName: endpoint.ifName, hostIfName: endpoint.hostIfName, parent: network.options["parent"] ?? "", macvlanMode: mode, addresses, gateways, mac: endpoint.mac, ...(mtu === undefined ? {} : { mtu }) };
   }
-  return { driver: "bridge", ifName: endpoint.ifName, hostIfName: endpoint.hostIfName, bridge: network.bridge, addresses, gateways, mac: endpoint.mac, ...(mtu === undefined ? {} : { mtu }) };
+  const hostAlias = ownerAlias(paths, "container", endpoint.containerId);
+  return { driver: "bridge", ifName: endpoint.ifName, hostIfName: endpoint.hostIfName, bridge: network.bridge, addresses, gateways, mac: endpoint.mac, hostAlias, ...(mtu === undefined ? {} : { mtu }) };
 }
 
 const userDefined = (network: NetworkRecord): boolean => network.predefined !== true;
@@ -379,7 +381,7 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
       mkdirSync(path.dirname(sandbox), { recursive: true });
       await context.kernel.createSandbox(
         sandbox,
-        endpoints.map((endpoint, index) => endpointSpec(networks[index] as NetworkRecord, endpoint, index === 0)),
+        endpoints.map((endpoint, index) => endpointSpec(context.paths, networks[index] as NetworkRecord, endpoint, index === 0)),
       );
       for (const [index, network] of networks.entries()) {
         if ((endpoints[index]?.ports.length ?? 0) > 0) await applyRules(context, network);
@@ -445,7 +447,7 @@ export async function connectRunning(context: NetworkContext, request: Omit<Sand
     writeJsonAtomic(endpointFile(context.paths, network.id, request.containerId), endpoint);
     try {
       await ensureBridges(context, [network]);
-      await context.kernel.connectEndpoint(sandbox, endpointSpec(network, endpoint, false));
+      await context.kernel.connectEndpoint(sandbox, endpointSpec(context.paths, network, endpoint, false));
     } catch (error) {
       rmSync(endpointFile(context.paths, network.id, request.containerId), { force: true });
       await context.kernel.disconnectEndpoint(sandbox, endpoint).catch(() => undefined);

@@ -18,6 +18,7 @@ import {
   networkRunDirectory,
   networksLockFile,
   NetworkStoreErrorCode,
+  ownerAlias,
   type EndpointRecord,
   type IpamPool,
   type NetworkRecord,
@@ -110,6 +111,7 @@ export async function ensureNetworkKernelObjects(context: NetworkContext, record
     name: record.bridge,
     addresses: gatewayAddresses(record),
     routeLocalnet: !record.internal,
+    alias: ownerAlias(context.paths, "network", record.id),
     ...(mtu === undefined ? {} : { mtu }),
   });
   await context.kernel.applyNetworkRules(firewallNetwork(record, endpoints));

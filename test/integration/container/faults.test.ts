@@ -9,7 +9,7 @@ import { removeBridge, removeNetworkRules } from "../../../src/network/index.js"
 import { listShimProcesses } from "../../../src/runtime/index.js";
 import { listNetworkRecords } from "../../../src/runtime/network/index.js";
 import { berthBin, ensureBuilt } from "../../e2e/run-berth.js";
-import { eventually, findLeaks, knownIds, loadTestImage, makeFixture, mountsUnder, noLeaks, skipReason, type Fixture } from "./harness.js";
+import { eventually, findLeaks, knownIds, leftoversOf, loadTestImage, makeFixture, mountsUnder, noLeaks, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason();
 const image = "faults:1";
@@ -25,6 +25,8 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
   afterAll(async () => {
     if (fixture === undefined) return;
     const ids = knownIds(fixture, created);
+    // berth's own view agrees: nothing the killed CLIs and shims set up is left over.
+    expect(await leftoversOf(fixture, ids)).toEqual([]);
     await fixture.dispose();
     expect(findLeaks(fixture, ids)).toEqual(noLeaks);
   });

@@ -12,6 +12,7 @@ import {
   detectCgroups,
   listShimProcesses,
   type Engine,
+  type Leftover,
   type OciImageConfig,
 } from "../../../src/runtime/index.js";
 import { buildImage, makeLayer, tarDirectory, writeOciLayout, type LayerBlob } from "../../support/images.js";
@@ -131,6 +132,16 @@ export function findLeaks(fixture: Fixture, containerIds: readonly string[]): Le
       .filter((shim) => shim.argv.some((argument) => argument.startsWith(fixture.paths.stateRoot)))
       .map((shim) => `${shim.pid} ${shim.argv.join(" ")}`),
   };
+}
+
+/**
+ * `system check`'s findings about these containers or networks. Other test files run beside
+ * this one in other roots, and a cgroup of theirs with its shim just killed is a leftover for
+ * every root for a moment: look only at one's own.
+ */
+export async function leftoversOf(fixture: Fixture, ids: readonly string[]): Promise<Leftover[]> {
+  const mentions = (leftover: Leftover, id: string): boolean => leftover.name.includes(id.slice(0, 10)) || leftover.reason.includes(id.slice(0, 12));
+  return (await fixture.engine.system.check()).filter((leftover) => ids.some((id) => mentions(leftover, id)));
 }
 
 export const noLeaks: Leaks = { mounts: [], cgroups: [], shims: [] };

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerCreateSpec } from "../../../src/runtime/index.js";
-import { findLeaks, knownIds, loadTestImage, makeFixture, noLeaks, skipReason, type Fixture } from "./harness.js";
+import { findLeaks, knownIds, leftoversOf, loadTestImage, makeFixture, noLeaks, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason() ?? (existsSync(path.resolve(import.meta.dirname, "../../../native/build/berth-netns")) ? undefined : "native/build/berth-netns is not built");
 const image = "net:1";
@@ -202,10 +202,13 @@ describe.skipIf(skip !== undefined)(`containers on networks${skip ? ` (skipped: 
   it("leaves no namespace, veth or rule after 50 create/start/remove cycles", async () => {
     await fixture.engine.networks.create({ name: "cycle" });
     const before = readdirSync(path.join(fixture.paths.runRoot, "netns"));
+    const cycled: string[] = [];
     for (let round = 0; round < 50; round++) {
       const id = await run({ cmd: ["sleep", "300"], networkMode: "cycle", portBindings: round % 5 === 0 ? [{ containerPort: 80, hostIp: "127.0.0.1" }] : [] });
+      cycled.push(id);
       await fixture.engine.containers.remove(id, { force: true });
     }
+    expect(await leftoversOf(fixture, cycled)).toEqual([]);
     expect(readdirSync(path.join(fixture.paths.runRoot, "netns"))).toEqual(before);
     const network = await fixture.engine.networks.inspect("cycle");
     const rules = execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" }).split("\n").filter((line) => line.startsWith(`-A BERTH-DN-${network.Id.slice(0, 12)}`));
