@@ -430,4 +430,10 @@ describe.skipIf(skip !== undefined)(`berth network CLI${skip ? ` (skipped: ${ski
       expect(spawnSync("iptables-save", [], { encoding: "utf8" }).stdout).not.toContain(`--dport ${port} `);
     });
   });
+  it("-p with --network host must warn, as docker does, and publish nothing", () => {
+    const ran = berth(["container", "run", "--rm", "--network", "host", "-p", "127.0.0.1:8080:80", image, "true"]);
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain("WARNING: Published ports are discarded when using host network mode\n");
+    expect(spawnSync("iptables-save", [], { encoding: "utf8" }).stdout).not.toContain("--dport 8080 ");
+  });
 });

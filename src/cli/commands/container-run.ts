@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { BerthError } from "../../errors.js";
 import { ContainerStartError, type ContainerCreateSpec, type Engine } from "../../runtime/index.js";
-import { printResult, printWarning } from "../output.js";
+import { printResult } from "../output.js";
 import { CommandError, openEngine, silentExit, withExitStatus } from "./container-common.js";
 import { parseRunFlags, type RunFlags } from "./container-options.js";
 
@@ -27,7 +27,8 @@ function specFromFlags(flags: RunFlags, image: string, command: readonly string[
 
 async function createContainer(engine: Engine, spec: ContainerCreateSpec): Promise<string> {
   const result = await engine.containers.create(spec);
-  for (const warning of result.warnings) printWarning(warning);
+  // docker run/create print the engine's warnings as plain `WARNING: …` lines (not compose's log format).
+  for (const warning of result.warnings) process.stderr.write(`WARNING: ${warning}\n`);
   return result.id;
 }
 

@@ -213,6 +213,10 @@ export async function createContainer(context: LifecycleContext, spec: Container
   if (spec.resources?.memory !== undefined && spec.resources.memory > 0 && !facts.swapAccounting) {
     warnings.push("Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.");
   }
+  // Docker's words: the container binds the host's ports itself, there is nothing to publish.
+  if (networkModeKind(spec.networkMode) === "host" && ((spec.portBindings?.length ?? 0) > 0 || spec.publishAllPorts === true)) {
+    warnings.push("Published ports are discarded when using host network mode");
+  }
   const finalFiles = context.filesOf(id);
   const created = nowIso(context.clock);
 
