@@ -776,7 +776,8 @@ int config_load_shim(const char *path, struct shim_config *out, struct shim_erro
 				      &out->lowerdir_count) < 0 ||
 		    read_string(&reader, rootfs, "upperdir", "rootfs.upperdir", &out->upperdir) < 0 ||
 		    read_string(&reader, rootfs, "workdir", "rootfs.workdir", &out->workdir) < 0 ||
-		    read_string(&reader, rootfs, "target", "rootfs.target", &out->target) < 0)
+		    read_string(&reader, rootfs, "target", "rootfs.target", &out->target) < 0 ||
+		    read_bool(&reader, rootfs, "volatile", "rootfs.volatile", &out->rootfs_volatile) < 0)
 			return -1;
 		if (out->upperdir && !out->upperdir[0]) {
 			free(out->upperdir);

@@ -137,6 +137,7 @@ struct shim_config {
 	char **lowerdirs;
 	size_t lowerdir_count;
 	char *upperdir, *workdir, *target;
+	bool rootfs_volatile; /* overlay "volatile": no syncs (a --rm container's layer is thrown away) */
 	char *log_path;
 	int64_t log_max_size;
 	int log_max_files;

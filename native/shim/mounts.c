@@ -51,6 +51,8 @@ static int mount_overlay_new_api(const struct shim_config *shim, struct shim_err
 		return error_set(error, errno, "overlay %s: upperdir %s", shim->target, shim->upperdir);
 	if (syscall(SYS_fsconfig, context, FSCONFIG_SET_STRING, "workdir", shim->workdir, 0) < 0)
 		return error_set(error, errno, "overlay %s: workdir %s", shim->target, shim->workdir);
+	if (shim->rootfs_volatile && syscall(SYS_fsconfig, context, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+		return error_set(error, errno, "overlay %s: volatile", shim->target);
 	if (syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return error_set(error, errno, "overlay %s: create", shim->target);
 	AUTO_FD mount_fd = (int)syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, 0);
@@ -83,6 +85,17 @@ int mounts_mount_rootfs(const struct shim_config *shim, bool *mounted, struct sh
 	buf_append_string(&options, shim->upperdir);
 	buf_append_string(&options, ",workdir=");
 	buf_append_string(&options, shim->workdir);
+	if (shim->rootfs_volatile) {
+		/* A volatile mount leaves work/incompat/volatile behind, and overlayfs refuses the next
+		 * mount while it exists: the layer is disposable by request, so say so and go on. */
+		char marker[PATH_MAX];
+		if (snprintf(marker, sizeof marker, "%s/work/incompat/volatile/dirty", shim->workdir) < (int)sizeof marker) {
+			(void)unlink(marker);
+			marker[strlen(marker) - strlen("/dirty")] = '\0';
+			(void)rmdir(marker);
+		}
+		buf_append_string(&options, ",volatile");
+	}
 	if (options.failed) {
 		buf_free(&options);
 		return error_set(error, ENOMEM, "mount overlay %s", shim->target);

@@ -97,7 +97,7 @@ export interface ShimJson {
   id: string;
   bundle: string;
   runDir: string;
-  rootfs: { lowerdirs: string[]; upperdir?: string; workdir?: string; target?: string };
+  rootfs: { lowerdirs: string[]; upperdir?: string; workdir?: string; target?: string; volatile?: boolean };
   log: { path: string; maxSize: number; maxFiles: number };
   stdin: boolean;
   restart: { policy: "no" | "always" | "on-failure" | "unless-stopped"; maxRetries: number };

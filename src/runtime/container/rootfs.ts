@@ -53,7 +53,12 @@ export function mountOverlay(overlay: OverlayMount): void {
     return;
   }
   const options = [`lowerdir=${overlay.lowerdirs.join(":")}`];
-  if (overlay.upperdir !== undefined && overlay.workdir !== undefined) options.push(`upperdir=${overlay.upperdir}`, `workdir=${overlay.workdir}`);
+  if (overlay.upperdir !== undefined && overlay.workdir !== undefined) {
+    options.push(`upperdir=${overlay.upperdir}`, `workdir=${overlay.workdir}`);
+    // An --rm container's shim mounted it "volatile", which leaves a marker overlayfs refuses to
+    // mount over; that layer was declared disposable, so the marker goes.
+    rmSync(path.join(overlay.workdir, "work", "incompat", "volatile"), { recursive: true, force: true });
+  }
   run("mount", ["-t", "overlay", "overlay", "-o", options.join(","), overlay.target]);
 }
 

@@ -25,7 +25,7 @@ export interface ShimConfig {
   readonly id: string;
   readonly bundle: string;
   readonly runDir: string;
-  readonly rootfs: { readonly lowerdirs: readonly string[]; readonly upperdir: string; readonly workdir: string; readonly target: string };
+  readonly rootfs: { readonly lowerdirs: readonly string[]; readonly upperdir: string; readonly workdir: string; readonly target: string; readonly volatile?: boolean };
   readonly log: { readonly path: string; readonly maxSize: number; readonly maxFiles: number };
   readonly stdin: boolean;
   readonly restart: { readonly policy: RestartPolicyName; readonly maxRetries: number };
@@ -63,7 +63,9 @@ export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig
     id,
     bundle: paths.bundle,
     runDir: paths.runDir,
-    rootfs: { lowerdirs: [...layerPaths].reverse(), upperdir: paths.upper, workdir: paths.work, target: paths.merged },
+    // An --rm container's layer is thrown away at exit: overlayfs need not sync it (the unmount
+    // otherwise waits for the disk, tens of ms on a busy one).
+    rootfs: { lowerdirs: [...layerPaths].reverse(), upperdir: paths.upper, workdir: paths.work, target: paths.merged, ...(spec.autoRemove === true ? { volatile: true } : {}) },
     log: { path: paths.log, ...logLimits(spec) },
     stdin: config.openStdin,
     restart: { policy: restart.name, maxRetries: restart.name === "on-failure" ? (restart.maximumRetryCount ?? 0) : 0 },

@@ -74,4 +74,24 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim rootfs"), 
       expect(mountsBelow(target)).toEqual([]);
     });
   });
+
+  it("mounts a volatile overlay (an --rm container's) again after its last run left the marker", async () => {
+    await withBundle(
+      fixture.roots(),
+      { rootfs: fixture.rootfs(), args: ["/bin/sh", "-c", "echo run > /run-file; grep ' / ' /proc/mounts"], shim: (shim) => (shim.rootfs = { ...shim.rootfs, volatile: true }) },
+      async (bundle) => {
+        await startShimOk(bundle);
+        await waitForShimExit(bundle);
+        // The container sees its root mounted with overlayfs's "volatile" (no syncs).
+        expect(streamText(bundle, "stdout")).toMatch(/^overlay \/ overlay .*\bvolatile\b/m);
+        const workdir = bundle.shimJson.rootfs.workdir ?? "";
+        expect(existsSync(path.join(workdir, "work", "incompat", "volatile"))).toBe(true);
+        // overlayfs refuses a mount while that marker exists; the shim clears it first.
+        await startShimOk(bundle);
+        await waitForShimExit(bundle);
+        expect(streamText(bundle, "stdout").match(/volatile/g)?.length).toBe(2);
+        expect(mountsBelow(bundle.shimJson.rootfs.target ?? "")).toEqual([]);
+      },
+    );
+  });
 });
