@@ -229,6 +229,12 @@ describe.skipIf(skip !== undefined)(`berth network CLI${skip ? ` (skipped: ${ski
       expect(declined).toMatchObject({ status: 0, stdout: "" });
       expect(declined.stderr).toContain("WARNING! This will remove all custom networks not used by at least one container.");
       expect(names()).toEqual(["bridge", "e2e-p1", "e2e-p2", "e2e-p3", "host", "none"]);
+      const filtered = (filter: string): string[] => berth(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]).stdout.split("\n").filter(Boolean);
+      expect(filtered("dangling=true")).toEqual(["e2e-p1", "e2e-p2"]);
+      expect(filtered("dangling=false")).toEqual(["bridge", "e2e-p3", "host", "none"]);
+      // until: only networks created before the time given (none were made a day ago).
+      expect(berth(["network", "prune", "-f", "--filter", "until=24h"])).toMatchObject({ status: 0, stdout: "" });
+      expect(berth(["network", "ls", "--filter", "until=24h"])).toMatchObject({ status: 1, stderr: "invalid filter 'until'\n" });
 
       expect(berth(["network", "prune", "-f", "--filter", "label!=keep"])).toMatchObject({ status: 0, stdout: "Deleted Networks:\ne2e-p1\n\n" });
       expect(berth(["network", "prune"], "y\n")).toMatchObject({ status: 0, stdout: "Deleted Networks:\ne2e-p2\n\n" });

@@ -15,6 +15,7 @@ import { processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimeP
 import { directorySize, labelMatches, type VolumeService } from "../volume/index.js";
 import { copyIn, copyOut, resolveContainerPath, tarIn, tarOut, type CopyOptions, type RootView } from "./copy.js";
 import { createContainer, startContainer, sweepAbandoned, type LifecycleContext } from "./lifecycle.js";
+import { untilTime } from "../prune-filters.js";
 import { networkModeKind, tearDownNetworking } from "./networking.js";
 import { connectRunning, disconnectRunning, sandboxPath, type NetworkService } from "../network/index.js";
 import { streamLogs, type LogEntry } from "./logs.js";
@@ -678,7 +679,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       if (state.status !== "created" && state.status !== "exited" && state.status !== "dead") continue;
       if (!(filters["label"] ?? []).every((value) => labelMatches(record.config.labels, value))) continue;
       if ((filters["label!"] ?? []).some((value) => labelMatches(record.config.labels, value))) continue;
-      if ((filters["until"] ?? []).some((value) => Date.parse(record.created) > untilTime(value, now))) continue;
+      if ((filters["until"] ?? []).some((value) => Date.parse(record.created) > untilTime(value, now, ContainerErrorCode.filter))) continue;
       const size = directorySize(filesOf(record.id).upper);
       try {
         await remove(record.id, {});
@@ -839,15 +840,6 @@ function safeRegExp(pattern: string): RegExp | undefined {
   }
 }
 
-/** `until` for prune: a timestamp or a Go duration before now, in ms since the epoch. */
-function untilTime(value: string, now: number): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const match = /^(\d+)(s|m|h)$/.exec(value);
-  if (match !== null) return now - Number(match[1]) * ({ s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "s" | "m" | "h"]);
-  const parsed = Date.parse(value);
-  if (Number.isNaN(parsed)) throw new BerthError(ContainerErrorCode.filter, `invalid filter 'until=${value}'`);
-  return parsed;
-}
 
 
 export type { ResolvedMount };

@@ -2,6 +2,7 @@
 // disconnect) and what the container engine needs to put a container on its networks.
 
 import { BerthError } from "../../errors.js";
+import { untilTime } from "../prune-filters.js";
 import type { RuntimePaths } from "../state.js";
 import { realNetworkKernel, type NetworkKernel } from "./kernel.js";
 import { endpointsOfContainer, findNetworkRecord, listEndpoints, listNetworkRecords, NetworkStoreErrorCode, type EndpointRecord, type NetworkRecord } from "./records.js";
@@ -52,11 +53,25 @@ export interface NetworkServiceOptions {
   readonly clock?: () => Date;
 }
 
-function matches(record: NetworkRecord, filters: Readonly<Record<string, readonly string[]>>): boolean {
+/** Docker's `dangling`: true = user networks no container uses; false = the predefined ones and those in use. */
+function danglingMatches(record: NetworkRecord, inUse: boolean, value: string): boolean {
+  if (value !== "true" && value !== "false" && value !== "1" && value !== "0") {
+    throw new BerthError(NetworkStoreErrorCode.invalid, `invalid filter 'dangling=${value}'`);
+  }
+  const dangling = record.predefined !== true && !inUse;
+  return (value === "true" || value === "1") === dangling;
+}
+
+function matches(record: NetworkRecord, filters: Readonly<Record<string, readonly string[]>>, inUse: () => boolean, allowed: readonly string[] = []): boolean {
   for (const [key, values] of Object.entries(filters)) {
     if (values.length === 0) continue;
     const ok = values.some((value) => {
       switch (key) {
+        case "dangling":
+          return danglingMatches(record, inUse(), value);
+        case "until":
+          if (!allowed.includes("until")) throw new BerthError(NetworkStoreErrorCode.invalid, `invalid filter 'until'`);
+          return Date.parse(record.created) <= untilTime(value, Date.now(), NetworkStoreErrorCode.invalid);
         case "name":
           return record.name.includes(value);
         case "id":
@@ -106,7 +121,8 @@ export function createNetworkService(options: NetworkServiceOptions): NetworkSer
     create: async (request) => ({ Id: (await createNetwork(context, request)).id, Warning: "" }),
     list: async (request = {}) => {
       const records = await ensurePredefined(context);
-      return records.filter((record) => matches(record, request.filters ?? {})).map((record) => inspectView(context, record));
+      const inUse = (record: NetworkRecord) => (): boolean => listEndpoints(context.paths, record.id).length > 0;
+      return records.filter((record) => matches(record, request.filters ?? {}, inUse(record))).map((record) => inspectView(context, record));
     },
     inspect: async (reference) => inspectView(context, await find(reference)),
     remove: (reference) => removeNetwork(context, reference, () => reclaimStale(context)),
@@ -114,8 +130,8 @@ export function createNetworkService(options: NetworkServiceOptions): NetworkSer
       await reclaimStale(context);
       const removed: string[] = [];
       for (const record of listNetworkRecords(context.paths)) {
-        if (record.predefined === true || !matches(record, request.filters ?? {})) continue;
         if (listEndpoints(context.paths, record.id).length > 0) continue;
+        if (record.predefined === true || !matches(record, request.filters ?? {}, () => false, ["until"])) continue;
         try {
           await removeNetwork(context, record.id, () => Promise.resolve());
           removed.push(record.name);
