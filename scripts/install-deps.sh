@@ -2,7 +2,7 @@
 # Every Debian package berth's build and tests need, installed on a fresh Debian 12 as root.
 # Idempotent: skips apt entirely when everything is already present.
 set -euo pipefail
-packages=(build-essential git pkg-config zlib1g-dev libzstd-dev busybox-static runc iproute2 iptables util-linux attr zstd python3)
+packages=(build-essential git pkg-config zlib1g-dev libzstd-dev busybox-static runc iproute2 iptables util-linux attr zstd python3 conntrack docker-registry skopeo apache2-utils openssl mmdebstrap debian-archive-keyring curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -156,3 +156,18 @@ export function berthRulesPresent(context: Context): { family: 4 | 6; line: stri
   }
   return lines;
 }
+
+/**
+ * Forget the kernel's UDP flows to these host ports (conntrack -D), as Docker does when it
+ * publishes or withdraws a UDP port: a client that kept sending before the DNAT rule existed
+ * (or while it pointed at a container now gone) has a flow that every packet refreshes, and its
+ * packets would never reach the new container. One spawn per port; none without the tool.
+ */
+export async function forgetUdpFlows(context: Context, hostPorts: readonly number[]): Promise<void> {
+  if (hostPorts.length === 0 || !context.system.hasTool("conntrack")) return;
+  for (const port of new Set(hostPorts)) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) continue;
+    // Exit status 1 with "0 flow entries have been deleted" is the usual, nothing-to-forget case.
+    await context.system.run(["conntrack", "-D", "-p", "udp", "--orig-port-dst", String(port)]);
+  }
+}

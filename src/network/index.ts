@@ -71,6 +71,7 @@ export interface NetworkHost {
   removeBaseChains(): Promise<void>;
   listLinks(): Promise<LinkInfo[]>;
   berthChains(): Promise<{ family: 4 | 6; table: string; chain: string }[]>;
+  forgetUdpFlows(hostPorts: readonly number[]): Promise<void>;
 }
 
 export type NetworkHostOptions = SystemOptions;
@@ -102,6 +103,7 @@ export function networkHost(options: NetworkHostOptions = {}): NetworkHost {
     removeBaseChains: () => firewall.removeBaseChains(context),
     listLinks: () => links.listLinks(context),
     berthChains: () => firewall.berthChains(context),
+    forgetUdpFlows: (hostPorts) => firewall.forgetUdpFlows(context, hostPorts),
   };
 }
 
@@ -179,6 +181,10 @@ export function applyNetworkRules(network: FirewallNetwork): Promise<void> {
 }
 export function removeNetworkRules(networkId: string): Promise<void> {
   return own().removeNetworkRules(networkId);
+}
+/** Drop conntrack's UDP flows to these host ports (a UDP port was published or withdrawn). */
+export function forgetUdpFlows(hostPorts: readonly number[]): Promise<void> {
+  return own().forgetUdpFlows(hostPorts);
 }
 export function berthRulesPresent(): { family: 4 | 6; line: string }[] {
   return own().berthRulesPresent();

@@ -21,6 +21,7 @@ export interface NetworkKernel {
   readonly removeLinks: typeof network.removeLinks;
   readonly listLinks: typeof network.listLinks;
   readonly berthChains: typeof network.berthChains;
+  readonly forgetUdpFlows: typeof network.forgetUdpFlows;
 }
 
 export const realNetworkKernel: NetworkKernel = {
@@ -40,4 +41,5 @@ export const realNetworkKernel: NetworkKernel = {
   removeLinks: network.removeLinks,
   listLinks: network.listLinks,
   berthChains: network.berthChains,
+  forgetUdpFlows: network.forgetUdpFlows,
 };

@@ -280,10 +280,12 @@ async function reclaimStaleLocked(context: NetworkContext, networks: readonly Ne
 async function tearDownLocked(context: NetworkContext, networks: readonly NetworkRecord[], containerId: string, refresh = true): Promise<Set<string>> {
   const changed = new Set<string>();
   const withPorts: NetworkRecord[] = [];
+  const removed: EndpointRecord[] = [];
   for (const network of networks) {
     const file = endpointFile(context.paths, network.id, containerId);
     const endpoint = readJsonFile<EndpointRecord>(file);
     if (endpoint === undefined) continue;
+    removed.push(endpoint);
     rmSync(file, { force: true });
     changed.add(network.id);
     if (endpoint.ports.length > 0) withPorts.push(network);
@@ -293,8 +295,14 @@ async function tearDownLocked(context: NetworkContext, networks: readonly Networ
   for (const network of withPorts) {
     if (network.driver === "bridge") await applyRules(context, network);
   }
+  await context.kernel.forgetUdpFlows(udpHostPorts(removed));
   if (refresh) refreshNames(context, networks, changed);
   return changed;
+}
+
+/** The host ports of these endpoints' published UDP ports. */
+function udpHostPorts(endpoints: readonly EndpointRecord[]): number[] {
+  return endpoints.flatMap((endpoint) => endpoint.ports.filter((port) => port.protocol === "udp").map((port) => port.hostPort));
 }
 
 function applyRules(context: NetworkContext, network: NetworkRecord): Promise<void> {
@@ -386,6 +394,7 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
       for (const [index, network] of networks.entries()) {
         if ((endpoints[index]?.ports.length ?? 0) > 0) await applyRules(context, network);
       }
+      await context.kernel.forgetUdpFlows(udpHostPorts(endpoints));
       writeFileAtomic(request.files.resolvConf, renderResolvConf(request.resolver));
       refreshNames(context, all, changed);
     } catch (error) {
