@@ -1,6 +1,7 @@
-// `berth image …` (and the top-level `berth load` / `berth save`), with the flags of Docker's
-// `docker image …`. Definitions only: every action lazily imports ./commands/image.js, so other
-// verbs never pay for the image store's modules.
+// `berth image …` (and the top-level `berth load` / `berth save` / `berth pull` / `berth push`,
+// `berth login` / `logout` / `search`), with the flags of Docker's `docker image …`. Definitions
+// only: every action lazily imports ./commands/image.js or ./commands/registry.js, so other verbs
+// never pay for the image store's or the registry client's modules.
 import { Command } from "commander";
 import type { GlobalOptions } from "./global-options.js";
 
@@ -28,7 +29,65 @@ function saveCommand(name: string): Command {
     });
 }
 
-export function registerImageCommands(program: Command, _globals: () => GlobalOptions): void {
+function pullCommand(name: string, globals: () => GlobalOptions): Command {
+  return new Command(name)
+    .description("Download an image from a registry")
+    .argument("<name>", "NAME[:TAG|@DIGEST]")
+    .option("-q, --quiet", "Suppress verbose output", false)
+    .option("--platform <platform>", "Set platform if server is multi-platform capable (os/arch[/variant])")
+    .action(async (reference: string, options: { quiet: boolean; platform?: string }) => {
+      const { runImagePull } = await import("./commands/registry.js");
+      await runImagePull(reference, options, globals().progress);
+    });
+}
+
+function pushCommand(name: string, globals: () => GlobalOptions): Command {
+  return new Command(name)
+    .description("Upload an image to a registry")
+    .argument("<name>", "NAME[:TAG]")
+    .option("-q, --quiet", "Suppress verbose output", false)
+    .action(async (reference: string, options: { quiet: boolean }) => {
+      const { runImagePush } = await import("./commands/registry.js");
+      await runImagePush(reference, options, globals().progress);
+    });
+}
+
+function registerRegistryCommands(program: Command): void {
+  program
+    .command("login")
+    .description("Log in to a registry (Docker Hub when no server is given)")
+    .argument("[server]", "SERVER")
+    .option("-u, --username <username>", "Username")
+    .option("-p, --password <password>", "Password")
+    .option("--password-stdin", "Take the password from stdin", false)
+    .action(async (server: string | undefined, options: { username?: string; password?: string; passwordStdin: boolean }) => {
+      const { runLogin } = await import("./commands/registry.js");
+      await runLogin(server, options);
+    });
+
+  program
+    .command("logout")
+    .description("Log out from a registry (Docker Hub when no server is given)")
+    .argument("[server]", "SERVER")
+    .action(async (server: string | undefined) => {
+      const { runLogout } = await import("./commands/registry.js");
+      await runLogout(server);
+    });
+
+  program
+    .command("search")
+    .description("Search the catalog of a registry ([HOST[:PORT]/]TERM) for images")
+    .argument("<term>", "[HOST[:PORT]/]TERM")
+    .option("--format <format>", "Output format: 'table' or 'json'")
+    .option("--limit <limit>", "Max number of search results", "25")
+    .option("--no-trunc", "Don't truncate output")
+    .action(async (term: string, options: { format?: string; limit: string; trunc: boolean }) => {
+      const { runSearch } = await import("./commands/registry.js");
+      await runSearch(term, options);
+    });
+}
+
+export function registerImageCommands(program: Command, globals: () => GlobalOptions): void {
   const image = program.command("image").description("Manage images");
   image.addHelpCommand(false);
 
@@ -92,6 +151,11 @@ export function registerImageCommands(program: Command, _globals: () => GlobalOp
 
   image.addCommand(loadCommand("load"));
   image.addCommand(saveCommand("save"));
+  image.addCommand(pullCommand("pull", globals));
+  image.addCommand(pushCommand("push", globals));
   program.addCommand(loadCommand("load"));
   program.addCommand(saveCommand("save"));
+  program.addCommand(pullCommand("pull", globals));
+  program.addCommand(pushCommand("push", globals));
+  registerRegistryCommands(program);
 }

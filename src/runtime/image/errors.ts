@@ -21,6 +21,28 @@ export const ImageErrorCode = {
   store: "E_IMAGE_STORE",
   /** The native layer applier is missing (not built). */
   unpacker: "E_IMAGE_UNPACKER",
+  /** The registry has no repository of that name (NAME_UNKNOWN). */
+  registryNameUnknown: "E_REGISTRY_NAME_UNKNOWN",
+  /** The registry has no manifest for that tag or digest (MANIFEST_UNKNOWN). */
+  registryManifestUnknown: "E_REGISTRY_MANIFEST_UNKNOWN",
+  /** A manifest list or index without an entry for the requested platform. */
+  registryPlatform: "E_REGISTRY_PLATFORM",
+  /** Authentication required, refused, or the token server failed (401). */
+  registryUnauthorized: "E_REGISTRY_UNAUTHORIZED",
+  /** Authenticated but not allowed (403, DENIED). */
+  registryDenied: "E_REGISTRY_DENIED",
+  /** The TLS handshake or certificate check failed. */
+  registryTls: "E_REGISTRY_TLS",
+  /** Connection refused, reset, timed out, or the host unknown. */
+  registryConnection: "E_REGISTRY_CONNECTION",
+  /** An answer the protocol does not allow (unexpected status, malformed manifest, bad upload). */
+  registryProtocol: "E_REGISTRY_PROTOCOL",
+  /** The registry does not offer what was asked (no /v2/_catalog for search). */
+  registryUnsupported: "E_REGISTRY_UNSUPPORTED",
+  /** registries.json or $BERTH_REGISTRY_MIRRORS is malformed, or names plain HTTP for a remote host. */
+  registryConfig: "E_REGISTRY_CONFIG",
+  /** ~/.docker/config.json or a credential helper failed. */
+  registryCredentials: "E_REGISTRY_CREDENTIALS",
 } as const;
 export type ImageErrorCode = (typeof ImageErrorCode)[keyof typeof ImageErrorCode];
 
@@ -36,6 +58,21 @@ export class ImageError extends BerthError {
     super(code, message, options);
     this.name = "ImageError";
     this.object = options.object;
+  }
+}
+
+/** A registry failure: the reference and the registry it is about, and why, in one line. */
+export class RegistryError extends ImageError {
+  /** `127.0.0.1:5000`, `docker.io`: the registry (or mirror) that answered. */
+  readonly registry: string;
+  /** HTTP status of the answer, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(code: ImageErrorCode, message: string, options: ImageErrorOptions & { readonly registry: string; readonly status?: number }) {
+    super(code, message, options);
+    this.name = "RegistryError";
+    this.registry = options.registry;
+    this.status = options.status;
   }
 }
 

@@ -48,6 +48,10 @@ import type {
   OciImageConfigFile,
   PruneImagesOptions,
   PruneImagesReport,
+  PullOptions,
+  PullResult,
+  PushOptions,
+  PushResult,
   RemoveImageOptions,
   ResolvedImage,
 } from "./types.js";
@@ -118,8 +122,13 @@ function find(index: ImageIndex, reference: string): Found {
   return found;
 }
 
+/** `name@sha256:…` keys record pulls by digest (Docker's digest references): RepoDigests, never RepoTags. */
+const isDigestReference = (reference: string): boolean => reference.includes("@");
+
 function repoTagsOf(index: ImageIndex, image: ImageRecord): string[] {
-  return referencesOf(index, image).map(familiarize);
+  return referencesOf(index, image)
+    .filter((reference) => !isDigestReference(reference))
+    .map(familiarize);
 }
 
 /**
@@ -127,8 +136,13 @@ function repoTagsOf(index: ImageIndex, image: ImageRecord): string[] {
  * still has a tag in that repository (Docker drops digest references with a repository's last tag).
  */
 function repoDigestsOf(index: ImageIndex, image: ImageRecord): string[] {
-  const taggedRepositories = new Set(referencesOf(index, image).map((reference) => repositoryName(parseReference(reference))));
+  const references = referencesOf(index, image);
+  const taggedRepositories = new Set(references.map((reference) => repositoryName(parseReference(reference))));
   const digests = new Set<string>();
+  for (const reference of references.filter(isDigestReference)) {
+    const parsed = parseReference(reference);
+    digests.add(`${familiarRepository(parsed)}@${parsed.digest ?? ""}`);
+  }
   for (const manifest of image.manifests) {
     if (!manifest.distributable) continue;
     for (const repository of manifest.repositories ?? []) {
@@ -302,6 +316,17 @@ class Store implements ImageStore {
     return loadImages(this.#layout, file);
   }
 
+  // The registry client loads on first pull or push: resolving an image never pays for node:https.
+  async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
+    const { pullImage } = await import("./registry/pull.js");
+    return pullImage(this.#layout, reference, options);
+  }
+
+  async push(reference: string, options: PushOptions = {}): Promise<PushResult> {
+    const { pushImage } = await import("./registry/push.js");
+    return pushImage(this.#layout, reference, options);
+  }
+
   async save(references: readonly string[], output: string): Promise<void> {
     const index = readIndex(this.#layout);
     const selected = new Map<string, { record: ImageRecord; names: Set<string> }>();
@@ -320,7 +345,9 @@ class Store implements ImageStore {
       }
       if (parsed !== undefined && parsed.tag === undefined && parsed.digest === undefined) {
         const repository = repositoryName(parsed);
-        const tagged = Object.keys(index.references).filter((name) => repositoryName(parseReference(name)) === repository);
+        const tagged = Object.keys(index.references).filter(
+          (name) => !isDigestReference(name) && repositoryName(parseReference(name)) === repository,
+        );
         if (tagged.length > 0) {
           for (const name of tagged) add(find(index, name).image, name);
           continue;

@@ -138,4 +138,89 @@ export interface ImageStore {
   prune(options: { all: boolean; isInUse?: (imageId: string) => boolean }): Promise<readonly string[]>;
   /** `prune` with the space it reclaimed, for `berth image prune`'s last line. */
   pruneWithReport(options: PruneImagesOptions): Promise<PruneImagesReport>;
+  /** Pulls from the registry (mirrors first); records the image under its name with RepoDigests. */
+  pull(reference: string, options?: PullOptions): Promise<PullResult>;
+  /** Pushes the stored image (its blobs as stored) to the registry its name points at. */
+  push(reference: string, options?: PushOptions): Promise<PushResult>;
+}
+
+// ---------------------------------------------------------------- registry pull and push
+
+/** What a pull reports as it goes; the CLI renders these (plain lines or per-layer bars). */
+export type PullProgressEvent =
+  /** Before anything is fetched: `latest: Pulling from library/busybox` (repository is the path on the registry). */
+  | { readonly type: "start"; readonly reference: string; readonly tagOrDigest: string; readonly repository: string }
+  /** The manifest is known: one entry per layer, bottom first. */
+  | { readonly type: "layers"; readonly layers: readonly { readonly id: string; readonly size: number }[] }
+  | {
+      readonly type: "layer";
+      /** The first 12 hex digits of the layer blob's digest, as Docker shows it. */
+      readonly id: string;
+      readonly status:
+        | "Pulling fs layer"
+        | "Waiting"
+        | "Already exists"
+        | "Downloading"
+        | "Retrying"
+        | "Verifying Checksum"
+        | "Download complete"
+        | "Extracting"
+        | "Pull complete";
+      readonly current?: number;
+      readonly total?: number;
+      /** For Retrying: why, and how long until the next attempt. */
+      readonly detail?: string;
+    };
+
+export interface PullOptions {
+  /** `os/arch[/variant]` (default: this machine). */
+  readonly platform?: string;
+  readonly onProgress?: (event: PullProgressEvent) => void;
+  /** No progress events (the CLI's `-q`). */
+  readonly quiet?: boolean;
+  /** Environment for DOCKER_CONFIG, BERTH_REGISTRY_CONFIG and BERTH_REGISTRY_MIRRORS (default: process.env). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PullResult {
+  /** Normalized: `docker.io/library/busybox:latest`, or `…@sha256:…` for a pull by digest. */
+  readonly reference: string;
+  /** The digest the reference resolved to (the index's, for a multi-platform image). */
+  readonly digest: string;
+  /** The image id (config digest). */
+  readonly imageId: string;
+  /** "downloaded" when anything new was stored; "up-to-date" when the store already had it. */
+  readonly status: "downloaded" | "up-to-date";
+  /** The endpoint that served it: `127.0.0.1:5000`, `mirror 127.0.0.1:5001`, `docker.io`. */
+  readonly registry: string;
+}
+
+export type PushProgressEvent =
+  | { readonly type: "start"; readonly repository: string }
+  | { readonly type: "layers"; readonly layers: readonly { readonly id: string; readonly size: number }[] }
+  | {
+      readonly type: "layer";
+      readonly id: string;
+      readonly status: "Preparing" | "Waiting" | "Pushing" | "Pushed" | "Layer already exists" | "Mounted from";
+      readonly current?: number;
+      readonly total?: number;
+      /** For "Mounted from": the source repository path. */
+      readonly detail?: string;
+    };
+
+export interface PushOptions {
+  readonly onProgress?: (event: PushProgressEvent) => void;
+  /** Blobs larger than this go up in PATCH chunks of this size (default 16 MiB); smaller ones in one PUT. */
+  readonly chunkSizeBytes?: number;
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PushResult {
+  /** Normalized `127.0.0.1:5000/app:1.0`. */
+  readonly reference: string;
+  readonly tag: string;
+  /** The manifest digest the registry stored. */
+  readonly digest: string;
+  /** Manifest size in bytes. */
+  readonly size: number;
 }
