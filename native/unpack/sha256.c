@@ -1,5 +1,13 @@
 // SHA-256 as FIPS 180-4 defines it: the digest of a layer's uncompressed stream is its diff_id.
+// On x86-64 CPUs with the SHA extensions the block function runs on them (about six times the
+// portable code's speed here: the hash was a third of a layer's unpack time); elsewhere the
+// portable code below does.
+#include <stdbool.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #include "unpack.h"
 
@@ -57,6 +65,67 @@ static void compress_block(uint32_t state[8], const unsigned char block[64]) {
   state[7] += h;
 }
 
+#if defined(__x86_64__)
+// State in the SHA instructions' layout: one register holds A B E F, the other C D G H; each
+// _mm_sha256rnds2_epu32 runs two rounds, and msg1/msg2 extend the message schedule four words
+// at a time (W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16]).
+__attribute__((target("sha,sse4.1"))) static void compress_blocks_sha(uint32_t state[8], const unsigned char *data, size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i low = _mm_loadu_si128((const __m128i *)&state[0]);  // lanes a b c d
+  __m128i high = _mm_loadu_si128((const __m128i *)&state[4]); // lanes e f g h
+  low = _mm_shuffle_epi32(low, 0xB1);                          // b a d c
+  high = _mm_shuffle_epi32(high, 0x1B);                        // h g f e
+  __m128i abef = _mm_alignr_epi8(low, high, 8);                // f e b a (lanes, low first)
+  __m128i cdgh = _mm_blend_epi16(high, low, 0xF0);             // h g d c
+  for (; blocks > 0; blocks--, data += 64) {
+    const __m128i saved_abef = abef, saved_cdgh = cdgh;
+    __m128i words[4];
+    for (int group = 0; group < 16; group++) {
+      __m128i *current = &words[group & 3];
+      if (group < 4) {
+        *current = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + group * 16)), byte_swap);
+      } else {
+        const __m128i previous = words[(group - 1) & 3];
+        __m128i next = _mm_sha256msg1_epu32(*current, words[(group - 3) & 3]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(previous, words[(group - 2) & 3], 4));
+        *current = _mm_sha256msg2_epu32(next, previous);
+      }
+      __m128i scheduled = _mm_add_epi32(*current, _mm_loadu_si128((const __m128i *)&round_constants[group * 4]));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, scheduled);
+      scheduled = _mm_shuffle_epi32(scheduled, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, scheduled);
+    }
+    abef = _mm_add_epi32(abef, saved_abef);
+    cdgh = _mm_add_epi32(cdgh, saved_cdgh);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  cdgh = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(feba, cdgh, 0xF0));
+  _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(cdgh, feba, 8));
+}
+
+static bool cpu_has_sha(void) {
+  static int known = -1;
+  if (known < 0) {
+    unsigned int eax, ebx, ecx, edx;
+    bool sse41 = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_SSE4_1) && (ecx & bit_SSSE3);
+    bool sha = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & bit_SHA);
+    known = sse41 && sha;
+  }
+  return known;
+}
+#endif
+
+static void compress_blocks(uint32_t state[8], const unsigned char *data, size_t blocks) {
+#if defined(__x86_64__)
+  if (cpu_has_sha()) {
+    compress_blocks_sha(state, data, blocks);
+    return;
+  }
+#endif
+  for (; blocks > 0; blocks--, data += 64) compress_block(state, data);
+}
+
 void sha256_init(struct sha256 *hash) {
   static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
@@ -75,13 +144,13 @@ void sha256_update(struct sha256 *hash, const void *data, size_t size) {
     bytes += take;
     size -= take;
     if (hash->used < 64) return;
-    compress_block(hash->state, hash->block);
+    compress_blocks(hash->state, hash->block, 1);
     hash->used = 0;
   }
-  while (size >= 64) {
-    compress_block(hash->state, bytes);
-    bytes += 64;
-    size -= 64;
+  if (size >= 64) {
+    compress_blocks(hash->state, bytes, size / 64);
+    bytes += size & ~(size_t)63;
+    size &= 63;
   }
   memcpy(hash->block, bytes, size);
   hash->used = size;
