@@ -9,11 +9,11 @@
 //   <run>/netns/<cid>                           the container's network namespace (bind mount)
 
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { PublishedPort } from "../../network/index.js";
 import { BerthError } from "../../errors.js";
-import { readJsonFile, type RuntimePaths } from "../state.js";
+import { readJsonFile, writeFileAtomic, type RuntimePaths } from "../state.js";
 import type { ResolverSettings } from "./name-files.js";
 
 export const NetworkStoreErrorCode = {
@@ -106,11 +106,47 @@ export function rootTag(paths: RuntimePaths): string {
   return `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
 }
 
-/** The owner an alias names, if it is berth's. */
-export function parseOwnerAlias(alias: string | undefined): { root: string; kind: "network" | "container"; id: string } | undefined {
-  const match = /^(berth:[0-9a-f]{8}):(network|container):([0-9a-f]{64})$/.exec(alias ?? "");
-  if (match === null) return undefined;
-  return { root: match[1] as string, kind: match[2] as "network" | "container", id: match[3] as string };
+/**
+ * Host-wide, per boot: which state root each `berth:<root8>` tag stands for, one file per tag
+ * holding the root's path. `system check` in any root then tells a live root's objects from
+ * those of a root that was deleted (a test's throwaway root, a moved BERTH_ROOT), which nothing
+ * else would ever reclaim.
+ */
+export const rootsRegistryDirectory = "/run/lock/berth-roots";
+const registeredRoots = new Set<string>();
+
+/** Record this root under its tag (once per process; before it tags any kernel object). */
+export function registerRoot(paths: RuntimePaths): void {
+  const tag = rootTag(paths);
+  if (registeredRoots.has(tag)) return;
+  const file = path.join(rootsRegistryDirectory, tag.slice("berth:".length));
+  try {
+    if (readFileSync(file, "utf8") !== paths.stateRoot) throw new Error("stale");
+  } catch {
+    mkdirSync(rootsRegistryDirectory, { recursive: true });
+    writeFileAtomic(file, paths.stateRoot);
+  }
+  registeredRoots.add(tag);
+}
+
+/** Every registered root: tag → state root path. */
+export function registeredRootsOnHost(): Map<string, string> {
+  const roots = new Map<string, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(rootsRegistryDirectory);
+  } catch {
+    return roots;
+  }
+  for (const name of names) {
+    if (!/^[0-9a-f]{8}$/.test(name)) continue;
+    try {
+      roots.set(`berth:${name}`, readFileSync(path.join(rootsRegistryDirectory, name), "utf8"));
+    } catch {
+      // Written meanwhile, or removed.
+    }
+  }
+  return roots;
 }
 
 const isId = (name: string): boolean => /^[0-9a-f]{64}$/.test(name);

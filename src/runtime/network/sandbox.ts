@@ -37,6 +37,7 @@ import {
   networksLockFile,
   NetworkStoreErrorCode,
   ownerAlias,
+  registerRoot,
   sandboxPath,
   type EndpointRecord,
   type NetworkRecord,
@@ -387,6 +388,7 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
         changed.add(endpoint.networkId);
       }
       mkdirSync(path.dirname(sandbox), { recursive: true });
+      registerRoot(context.paths);
       await context.kernel.createSandbox(
         sandbox,
         endpoints.map((endpoint, index) => endpointSpec(context.paths, networks[index] as NetworkRecord, endpoint, index === 0)),

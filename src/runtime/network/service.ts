@@ -19,6 +19,7 @@ import {
   networksLockFile,
   NetworkStoreErrorCode,
   ownerAlias,
+  registerRoot,
   type EndpointRecord,
   type IpamPool,
   type NetworkRecord,
@@ -106,6 +107,7 @@ export function firewallNetwork(record: NetworkRecord, endpoints: readonly Endpo
 
 export async function ensureNetworkKernelObjects(context: NetworkContext, record: NetworkRecord, endpoints: readonly EndpointRecord[]): Promise<void> {
   if (record.driver !== "bridge") return;
+  registerRoot(context.paths);
   const mtu = bridgeMtu(record);
   await context.kernel.ensureBridge({
     name: record.bridge,

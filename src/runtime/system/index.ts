@@ -2,7 +2,7 @@
 // state root knows, find the leftovers (leftovers.ts, pure), and reclaim them with the same
 // teardowns the engine uses everywhere else, so a prune is the mirror of a setup that crashed.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { detectCgroups, removeContainerCgroups, unescapeMountPath, type CgroupLayout } from "../cgroups.js";
 import {
@@ -17,7 +17,7 @@ import {
   waitForProcessExit,
   type ContainerService,
 } from "../container/index.js";
-import { listEndpoints, listNetworkRecords, rootTag, sandboxPath, type NetworkKernel, type NetworkService } from "../network/index.js";
+import { listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag, sandboxPath, type NetworkKernel, type NetworkService } from "../network/index.js";
 import { processAlive, type RuntimePaths } from "../state.js";
 import { findLeftovers, reclaimPlan, type HostView, type Leftover, type ReclaimAction, type RootView } from "./leftovers.js";
 
@@ -108,6 +108,7 @@ function rootView(paths: RuntimePaths): RootView {
     networks: networks.map((network) => ({ id: network.id, name: network.name })),
     endpoints: networks.flatMap((network) => listEndpoints(paths, network.id).map((endpoint) => ({ networkName: network.name, containerId: endpoint.containerId }))),
     pendingOwners: pendingOwners(containersDirectory(paths)),
+    deadRoots: new Map([...registeredRootsOnHost()].filter(([, stateRoot]) => !existsSync(stateRoot))),
   };
 }
 

@@ -6,7 +6,8 @@
 // other's objects: mounts and shims by path under this root; links by the ifalias berth gives
 // them (`berth:<root8>:<kind>:<id>`); a cgroup `berth/<id>` by a container of this root, or by
 // no live shim anywhere; a network's chains by this root's networks or another root's tagged
-// bridge. Host-side veths renamed vbdel<N> by a teardown are left out: the kernel reaps them
+// bridge. Links of a root whose state directory is gone (the per-boot registry of roots says
+// which path a tag stands for) belong to nobody, and so are leftovers for every root. Host-side veths renamed vbdel<N> by a teardown are left out: the kernel reaps them
 // with their namespace, and a namespace still held shows up as its container's cgroup.
 
 import path from "node:path";
@@ -65,6 +66,8 @@ export interface RootView {
   readonly endpoints: readonly { readonly networkName: string; readonly containerId: string }[];
   /** Pids of the processes that own hidden `.creating-…`/`.removing-…` directories, by directory name. */
   readonly pendingOwners: ReadonlyMap<string, { readonly ownerAlive: boolean }>;
+  /** Other roots' tags whose state root no longer exists, with its path: their objects are nobody's. */
+  readonly deadRoots: ReadonlyMap<string, string>;
 }
 
 const ownerAlias = /^(berth:[0-9a-f]{8}):(network|container):([0-9a-f]{64})$/;
@@ -150,7 +153,13 @@ export function findLeftovers(host: HostView, root: RootView): Leftover[] {
     const [, tag, kind, id = ""] = owner;
     if (kind === "network") taggedBridges++;
     if (tag !== root.rootTag) {
-      if (kind === "network") otherRootsNetworks.add(short(id));
+      const deadRoot = root.deadRoots.get(tag ?? "");
+      if (deadRoot !== undefined) {
+        const what = kind === "network" ? `bridge of network ${short(id)}` : `host side of a veth of container ${short(id)}`;
+        found.push({ kind: "link", name: link.name, reason: `${what} of state root ${deadRoot}, which no longer exists`, action: { type: "remove-link", name: link.name } });
+      } else if (kind === "network") {
+        otherRootsNetworks.add(short(id));
+      }
       continue;
     }
     if (kind === "network" && !networkIds.has(id)) {

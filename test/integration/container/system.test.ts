@@ -141,4 +141,31 @@ describe.skipIf(skip !== undefined)(`system check and prune${skip ? ` (skipped: 
     await other.engine.containers.remove(id, { force: true });
     await other.engine.networks.remove("theirs");
   });
+
+  it("reclaims the bridge and chains of a state root that was deleted while they ran on", async () => {
+    const doomed = makeFixture("system-doomed");
+    await loadTestImage(doomed, { name: image });
+    const { Id: networkId } = await doomed.engine.networks.create({ name: "forsaken" });
+    const id = await runSleeper(doomed, [], { networkMode: "forsaken" });
+    const bridge = `br-${networkId.slice(0, 12)}`;
+    // Its containers die with their shims, then the whole root goes (rm -rf of a test's root).
+    await killShim(doomed, id);
+    for (const mountPoint of mountsUnder(doomed.base)) execFileSync("umount", ["-l", mountPoint]);
+    await doomed.engine.system.prune(); // the doomed root's own view: its container's cgroup and netns
+    rmSync(doomed.base, { recursive: true, force: true });
+
+    const found = await check(fixture, [networkId]);
+    expect(found).toContainEqual({
+      kind: "link",
+      name: bridge,
+      reason: `bridge of network ${networkId.slice(0, 12)} of state root ${doomed.paths.stateRoot}, which no longer exists`,
+      action: { type: "remove-link", name: bridge },
+    });
+    expect(found.filter((leftover) => leftover.kind === "iptables chain").map((leftover) => leftover.name)).toContain(`iptables filter BERTH-FW-${networkId.slice(0, 12)}`);
+    const result = await fixture.engine.system.prune();
+    expect(result.errors).toEqual([]);
+    expect((await listLinks()).some((link) => link.name === bridge)).toBe(false);
+    expect((await berthChains()).filter((chain) => chain.chain.endsWith(networkId.slice(0, 12)))).toEqual([]);
+    expect(await check(fixture, [networkId, id])).toEqual([]);
+  });
 });

@@ -27,6 +27,7 @@ const root: RootView = {
     [`.creating-${C}-77`, { ownerAlive: true }],
     [`.removing-${C}-78`, { ownerAlive: false }],
   ]),
+  deadRoots: new Map([["berth:33333333", "/tmp/gone/state"]]),
 };
 
 const empty: HostView = { mounts: [], shims: [], cgroups: [], links: [], chains: [] };
@@ -150,5 +151,27 @@ describe("findLeftovers", () => {
     const bare = findLeftovers({ ...host, links: [] }, { ...root, networks: [], endpoints: [] });
     expect(bare.map((leftover) => leftover.name)).toContain("iptables nat BERTH-DNAT");
     expect(reclaimPlan(bare).map((action) => action.type)).toEqual(["remove-network-rules", "remove-base-chains"]);
+  });
+
+  it("finds the links and chains of a state root that no longer exists, and leaves a live root's alone", () => {
+    const gone = id("f");
+    const host: HostView = {
+      ...empty,
+      links: [
+        { name: `br-${gone.slice(0, 12)}`, kind: "bridge", alias: `berth:33333333:network:${gone}` },
+        { name: "vbffffffffff00", kind: "veth", alias: `berth:33333333:container:${C}` },
+        { name: `br-${M.slice(0, 12)}`, kind: "bridge", alias: `berth:22222222:network:${M}` },
+      ],
+      chains: [
+        { family: 4, table: "filter", chain: `BERTH-FW-${gone.slice(0, 12)}` },
+        { family: 4, table: "filter", chain: `BERTH-FW-${M.slice(0, 12)}` },
+      ],
+    };
+    const found = findLeftovers(host, { ...root, endpoints: [] });
+    expect(found.map((leftover) => `${leftover.kind} ${leftover.name}: ${leftover.reason}`)).toEqual([
+      `link br-ffffffffffff: bridge of network ffffffffffff of state root /tmp/gone/state, which no longer exists`,
+      `link vbffffffffff00: host side of a veth of container cccccccccccc of state root /tmp/gone/state, which no longer exists`,
+      `iptables chain iptables filter BERTH-FW-ffffffffffff: rules of removed network ffffffffffff`,
+    ]);
   });
 });
