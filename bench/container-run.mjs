@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `berth container run --rm IMAGE true`, end to end (create, start under the shim, wait, remove),
 // against the floor every berth command stands on (`node -e 0`), against `runc run` of the very
-// bundle berth wrote for the same image, and against `docker run --rm` of the same image when a
-// Docker daemon is reachable (said so when it is not).
+// bundle berth wrote for the same image, and against `docker run --rm` of the same image (a
+// daemon that answers, else a private dockerd the harness starts when Debian's docker.io is
+// installed, with --iptables=false --bridge=none; said so when there is neither).
 //
 //   node bench/container-run.mjs [RUNS]      (default 50 runs each; as root)
 //
@@ -40,8 +41,10 @@ const berth = (args, options = {}) => spawnSync(process.execPath, ["--", berthBi
 let runcBundle;
 let template;
 let engineBundle;
+let docker;
 
 function cleanup() {
+  docker?.stop();
   if (runcBundle !== undefined) spawnSync("umount", [path.join(runcBundle, "rootfs")]);
   if (template !== undefined) berth(["container", "rm", "-f", template]);
   // The default network the runs joined (its bridge and rules) outlives the containers.
@@ -78,13 +81,14 @@ if (runc.status === 0) {
 }
 const runcRoot = path.join(base, "runc-state");
 
-const docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar") });
+docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar"), work: base });
 
 const contenders = {
   "node -e 0": () => spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" }),
   "berth container run --rm": () => berth(["container", "run", "--rm", image, "true"], { stdio: ["ignore", "pipe", "pipe"] }),
+  "berth … --network none": () => berth(["container", "run", "--rm", "--network", "none", image, "true"], { stdio: ["ignore", "pipe", "pipe"] }),
   ...(runcBundle !== undefined ? { "runc run (berth's bundle)": () => spawnSync("runc", ["--root", runcRoot, "run", "-b", runcBundle, "berth-bench-runc"], { stdio: "ignore" }) } : {}),
-  ...(docker.reachable ? { "docker run --rm": () => spawnSync("docker", ["run", "--rm", "--network", "none", image, "true"], { stdio: "ignore" }) } : {}),
+  ...(docker.reachable ? { "docker run --rm --network none": () => spawnSync("docker", ["run", "--rm", "--network", "none", image, "true"], { stdio: "ignore" }) } : {}),
 };
 
 function time(name) {
@@ -111,8 +115,10 @@ if (runcBundle !== undefined) {
   console.log("runc: not installed (apt-get install runc), skipped");
 }
 if (docker.reachable) {
-  const dockerMedian = median(timings["docker run --rm"]);
-  console.log(`berth / docker run --rm: ${(berthMedian / dockerMedian).toFixed(2)}x (target: under 0.5x)`);
+  const dockerMedian = median(timings["docker run --rm --network none"]);
+  const noneMedian = median(timings["berth … --network none"]);
+  console.log(`docker: ${docker.note}`);
+  console.log(`berth / docker run --rm, both --network none: ${(noneMedian / dockerMedian).toFixed(2)}x (target: under 0.5x); berth with its default network / docker --network none: ${(berthMedian / dockerMedian).toFixed(2)}x`);
 } else {
   console.log(`docker: no Docker daemon reachable (docker info: ${docker.why}), docker run --rm not measured`);
 }

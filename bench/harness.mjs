@@ -2,9 +2,9 @@
 // that run containers: the root check, a busybox image, the Docker daemon to compare with, and
 // the engine's API (a bundle of src/runtime) to take their networks down after.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -121,19 +121,56 @@ export function writeBusyboxImage(work, { name, directories = [], config = {} })
 }
 
 /**
- * Whether a Docker daemon answers (`docker info`), and why not when it does not. When it does,
- * `image` goes from berth to Docker (`berth image save` through `archive`, then `docker load`),
- * `berth(args)` running berth's CLI.
+ * A Docker daemon to compare with, and `image` loaded into it (`berth image save` through
+ * `archive`, then `docker load`; `berth(args)` runs berth's CLI). A daemon that already answers is
+ * used as it is. Otherwise, when Debian's docker.io is installed, a private dockerd is started
+ * under `work` with its own socket, data and exec roots, and with `--iptables=false --bridge=none`:
+ * a benchmark must never rewrite the host's firewall, so this dockerd publishes ports with its
+ * userland proxy only and makes no default bridge. `stop()` ends it by its pid and removes what
+ * it made; DOCKER_HOST points at it meanwhile.
  */
-export function dockerWithImage({ berth, image, archive }) {
-  const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
+export function dockerWithImage({ berth, image, archive, work }) {
+  const answers = () => spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
+  let info = answers();
+  let stop = () => undefined;
+  let note = "";
+  if ((info.status !== 0 || info.stdout.trim() === "") && work !== undefined && spawnSync("sh", ["-c", "command -v dockerd"]).status === 0) {
+    const root = path.join(work, "dockerd");
+    mkdirSync(root, { recursive: true });
+    const socket = path.join(root, "docker.sock");
+    const log = openSync(path.join(root, "dockerd.log"), "w");
+    const daemon = spawn(
+      "dockerd",
+      ["--data-root", path.join(root, "data"), "--exec-root", path.join(root, "exec"), "--pidfile", path.join(root, "docker.pid"), "-H", `unix://${socket}`,
+        "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none"],
+      { stdio: ["ignore", log, log] },
+    );
+    daemon.unref(); // the benchmark's own exit must not wait for it (stop() ends it)
+    process.env["DOCKER_HOST"] = `unix://${socket}`;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (info = answers()).status !== 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    stop = () => {
+      try {
+        process.kill(daemon.pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      // dockerd unmounts its overlays and stops its containerd before it exits.
+      const until = Date.now() + 20_000;
+      while (Date.now() < until && spawnSync("kill", ["-0", String(daemon.pid)]).status === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      delete process.env["DOCKER_HOST"];
+      rmSync(root, { recursive: true, force: true });
+    };
+    note = `a private dockerd ${info.stdout.trim()} started for this run (--iptables=false --bridge=none: ports go through docker-proxy only, the host's firewall is not touched)`;
+  }
   if (info.status !== 0 || info.stdout.trim() === "") {
-    return { reachable: false, why: info.error !== undefined ? info.error.message : (info.stderr.trim().split("\n").pop() ?? "") };
+    stop();
+    return { reachable: false, why: info.error !== undefined ? info.error.message : (info.stderr.trim().split("\n").pop() ?? ""), note: "", stop: () => undefined };
   }
   const saved = berth(["image", "save", "-o", archive, image]);
   if (saved.status !== 0) throw new Error(`berth image save failed:\n${saved.stderr}`);
   execFileSync("docker", ["load", "-i", archive], { stdio: "ignore" });
-  return { reachable: true, why: "" };
+  return { reachable: true, why: "", note: note || `the Docker daemon at ${process.env["DOCKER_HOST"] ?? "/var/run/docker.sock"} (${info.stdout.trim()})`, stop };
 }
 
 /** An esbuild bundle of src/network and src/runtime in `outdir` (the sources are TypeScript; dist/ is one split CLI bundle). */

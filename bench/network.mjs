@@ -8,8 +8,8 @@
 //   2. setup: one container's network plumbing (src/network's createSandbox + destroySandbox on
 //      a bridge made with ensureBridge), and the processes it spawns;
 //   3. run: `berth container run --rm --network NAME -p 80 IMAGE true` beside `--network none`,
-//      the default network, `node -e 0`, and `docker run --rm -p 80` when a Docker daemon is
-//      reachable (said so when it is not).
+//      the default network, `node -e 0`, and `docker run --rm -p 80` (a daemon that answers, else
+//      a private dockerd started by bench/harness.mjs, said so when there is none).
 //
 //   node bench/network.mjs [TRANSFERS] [SETUPS] [RUNS]   (defaults 10, 50, 30; as root)
 //
@@ -130,6 +130,8 @@ async function cleanup() {
     for (const sandbox of made.sandboxes) await net.destroySandbox(sandbox).catch((error) => problems.push(`destroySandbox ${sandbox}: ${error.message}`));
   }
   if (made.dockerImage !== undefined) spawnSync("docker", ["image", "rm", made.dockerImage], { stdio: "ignore" });
+  if (made.dockerNetwork !== undefined) spawnSync("docker", ["network", "rm", made.dockerNetwork], { stdio: "ignore" });
+  made.docker?.stop();
   if (engine !== undefined) {
     for (const summary of await engine.networks.list().catch(() => [])) {
       const record = await engine.networks.find(summary.Id).catch(() => undefined);
@@ -484,15 +486,20 @@ async function setup(record) {
 // 3. Run: a container end to end on a network with a published port, beside none and the default.
 
 async function runContainers() {
-  const docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar") });
+  const docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar"), work: base });
+  made.docker = docker;
   if (docker.reachable) made.dockerImage = image;
+  // Docker's side of `--network NAME -p 80`: a user bridge network of its own (a private dockerd
+  // has no default bridge; made without iptables, its ports go through docker-proxy).
+  const dockerNetwork = docker.reachable && spawnSync("docker", ["network", "create", "berthbench"], { encoding: "utf8" }).status === 0 ? "berthbench" : undefined;
+  if (dockerNetwork !== undefined) made.dockerNetwork = dockerNetwork;
   const run = (args) => berth(["container", "run", "--rm", ...args, image, "true"]);
   const contenders = {
     "node -e 0": () => spawnSync(process.execPath, ["-e", "0"], { encoding: "utf8" }),
     "berth run --rm --network none": () => run(["--network", "none"]),
     "berth run --rm (default network)": () => run([]),
     [`berth run --rm --network ${networkName} -p 80`]: () => run(["--network", networkName, "-p", "80"]),
-    ...(docker.reachable ? { "docker run --rm -p 80": () => spawnSync("docker", ["run", "--rm", "-p", "80", image, "true"], { encoding: "utf8" }) } : {}),
+    ...(docker.reachable ? { "docker run --rm -p 80": () => spawnSync("docker", ["run", "--rm", ...(dockerNetwork === undefined ? [] : ["--network", dockerNetwork]), "-p", "80", image, "true"], { encoding: "utf8" }) } : {}),
   };
   const time = (name) => {
     checkInterrupted();
@@ -509,6 +516,7 @@ async function runContainers() {
   const [nodeMs, noneMs, defaultMs, publishedMs] = names.slice(0, 4).map((name) => median(timings[name]));
   console.log(`network + -p vs --network none: +${formatMs(publishedMs - noneMs)}; default network vs none: +${formatMs(defaultMs - noneMs)}; network + -p vs node -e 0: +${formatMs(publishedMs - nodeMs)}`);
   if (docker.reachable) {
+    console.log(`docker: ${docker.note}; its run: --network ${dockerNetwork ?? "(default)"} -p 80`);
     console.log(`berth / docker run --rm -p 80: ${(publishedMs / median(timings["docker run --rm -p 80"])).toFixed(2)}x`);
   } else {
     console.log(`docker: no Docker daemon reachable (docker info: ${docker.why}), docker run --rm -p 80 not measured`);
