@@ -63,11 +63,12 @@ export function openImageStore(paths: RuntimePaths): ImageStore {
 }
 
 /** Image removal and pruning default to refusing images that containers use. */
-function guardImages(images: ImageStore, imageInUse: (imageId: string) => boolean): ImageStore {
+function guardImages(images: ImageStore, imageInUse: (imageId: string) => boolean, containerUsing?: (imageId: string) => string | undefined): ImageStore {
   return new Proxy(images, {
     get: (target, property, receiver) => {
       if (property === "remove") {
-        return (reference: string, options: Parameters<ImageStore["remove"]>[1]) => target.remove(reference, { isInUse: imageInUse, ...options });
+        return (reference: string, options: Parameters<ImageStore["remove"]>[1]) =>
+          target.remove(reference, { isInUse: imageInUse, ...(containerUsing ? { containerUsing } : {}), ...options });
       }
       if (property === "prune") {
         return (options: Parameters<ImageStore["prune"]>[0]) => target.prune({ isInUse: imageInUse, ...options });
@@ -109,5 +110,5 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const service = containers;
   const imageInUse = (imageId: string): boolean => service.usedImageIds().has(imageId);
   const system = createSystemService({ paths, containers: service, networks, kernel: networks.context.kernel });
-  return { paths, containers: service, volumes, networks, images: guardImages(store, imageInUse), imageInUse, system };
+  return { paths, containers: service, volumes, networks, images: guardImages(store, imageInUse, (imageId) => service.containersUsingImage(imageId)[0]), imageInUse, system };
 }

@@ -172,6 +172,8 @@ export interface ContainerService {
   volumeUsage(): ReadonlyMap<string, readonly string[]>;
   /** Image ids that some container (running or not) was created from. */
   usedImageIds(): ReadonlySet<string>;
+  /** Ids of the containers created from this image id (for `image rm`'s conflict message). */
+  containersUsingImage(imageId: string): readonly string[];
   /**
    * `system prune`: release what a container that no longer runs still holds (rootfs mount,
    * cgroups, network namespace and endpoints), recording its exit. False when it is running
@@ -728,6 +730,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     stdinPath: async (reference) => filesOf(find(reference).id).stdin,
     volumeUsage,
     usedImageIds: () => new Set(listRecords(paths).map((record) => record.image.id)),
+    containersUsingImage: (imageId) => listRecords(paths).filter((record) => record.image.id === imageId).map((record) => record.id),
     reclaim: (id) =>
       locked(id, async (record, files) => {
         if (containerNeedsNetwork(paths, record.id)) return false;

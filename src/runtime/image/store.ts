@@ -389,12 +389,13 @@ class Store implements ImageStore {
       const remaining = { ...index.references };
       const lines: string[] = [];
       const short = shortId(image.id);
+      const user = shortId(options.containerUsing?.(image.id) ?? "").replace(/^$/, "(unknown)");
       let deleteImage: boolean;
       if (found.reference !== undefined) {
         // By name: untag; the image goes with its last name unless a container uses it.
         if (!options.force && references.length === 1 && inUse) {
           throw conflict(
-            `conflict: unable to remove repository reference "${reference}" (must force) - container is using its referenced image ${short}`,
+            `conflict: unable to remove repository reference "${reference}" (must force) - container ${user} is using its referenced image ${short}`,
             image,
           );
         }
@@ -407,7 +408,7 @@ class Store implements ImageStore {
           throw conflict(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`, image);
         }
         if (inUse && !options.force) {
-          throw conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by a container`, image);
+          throw conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by container ${user}`, image);
         }
         if (inUse && references.length === 0) {
           throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image is being used by a container`, image);

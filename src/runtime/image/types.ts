@@ -113,6 +113,8 @@ export interface ImageInspect {
 export interface RemoveImageOptions {
   readonly force: boolean;
   readonly isInUse?: (imageId: string) => boolean;
+  /** The id of a container created from the image, for the conflict message Docker prints. */
+  readonly containerUsing?: (imageId: string) => string | undefined;
 }
 
 export interface PruneImagesOptions {
@@ -134,7 +136,7 @@ export interface ImageStore {
   load(file: string): Promise<readonly string[]>; // loaded references (or ids)
   save(references: readonly string[], output: string): Promise<void>;
   tag(source: string, target: string): Promise<void>;
-  remove(reference: string, options: { force: boolean; isInUse?: (imageId: string) => boolean }): Promise<readonly string[]>; // Untagged:/Deleted: lines
+  remove(reference: string, options: RemoveImageOptions): Promise<readonly string[]>; // Untagged:/Deleted: lines
   prune(options: { all: boolean; isInUse?: (imageId: string) => boolean }): Promise<readonly string[]>;
   /** `prune` with the space it reclaimed, for `berth image prune`'s last line. */
   pruneWithReport(options: PruneImagesOptions): Promise<PruneImagesReport>;

@@ -216,8 +216,11 @@ describe.skipIf(!isRoot)("image store (needs root: unpacking sets owners, device
     it("keeps images a container uses: rm refuses without -f, -f only untags, prune skips them", async () => {
       await store.load(path.join(root.work, "lifecycle-oci"));
       const inUse = (id: string): boolean => id === image.configDigest;
-      const error = await rejection(store.remove("busybox:test", { force: false, isInUse: inUse }));
+      const containerUsing = (id: string): string | undefined => (inUse(id) ? "c0ffee".repeat(10) + "abcd" : undefined);
+      const error = await rejection(store.remove("busybox:test", { force: false, isInUse: inUse, containerUsing }));
       expect(error.code).toBe("E_IMAGE_CONFLICT");
+      // Docker's words, naming the container.
+      expect(error.message).toBe(`conflict: unable to remove repository reference "busybox:test" (must force) - container c0ffeec0ffee is using its referenced image ${image.configDigest.slice(7, 19)}`);
       expect(await store.remove("busybox:test", { force: true, isInUse: inUse })).toEqual(["Untagged: busybox:test"]);
       const dangling = (await store.list()).find((summary) => summary.Id === image.configDigest);
       expect(dangling?.RepoTags).toEqual([]);
