@@ -256,6 +256,33 @@ function downloadSync(host, port) {
   return size / seconds;
 }
 
+const python = spawnSync("python3", ["--version"], { encoding: "utf8" }).status === 0;
+
+/**
+ * One download of /big by a client that reads 1 MiB at a time (a Python socket loop): a second
+ * view of the same paths, with far fewer reads than curl's 16 KiB ones. Bytes per second.
+ */
+function downloadLargeReadsSync(host, port) {
+  const script = `
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /big HTTP/1.0\\r\\nHost: bench\\r\\n\\r\\n")
+buffer = bytearray(1 << 20); head = b""; body = -1; started = time.perf_counter()
+while True:
+    count = s.recv_into(buffer)
+    if not count: break
+    if body < 0:
+        head += bytes(buffer[:count]); cut = head.find(b"\\r\\n\\r\\n")
+        if cut >= 0: body = len(head) - cut - 4; head = head[:cut]
+        continue
+    body += count
+print(head.split(b" ")[1].decode(), body, time.perf_counter() - started)`;
+  const result = spawnSync("python3", ["-c", script, host, String(port)], { encoding: "utf8" });
+  const [code, size, seconds] = result.stdout.trim().split(" ").map(Number);
+  if (result.status !== 0 || code !== 200 || size !== fileBytes) throw new Error(`python client ${host}:${port}: status ${result.status}, http ${code}, ${size} bytes: ${result.stderr.trim()}`);
+  return size / seconds;
+}
+
 const formatRate = (bytesPerSecond) => `${(bytesPerSecond / 1e6).toFixed(0)} MB/s`;
 
 function printRates(rates) {
@@ -304,6 +331,12 @@ async function dataPath() {
     [`published port 127.0.0.1:${publishedPort}`]: () => downloadSync("127.0.0.1", publishedPort),
     [`container address ${containerIp}:80`]: () => downloadSync(containerIp, 80),
     [`host process 127.0.0.1:${hostPort}`]: () => downloadSync("127.0.0.1", hostPort),
+    ...(python
+      ? {
+          "published, 1 MiB reads": () => downloadLargeReadsSync("127.0.0.1", publishedPort),
+          "container address, 1 MiB reads": () => downloadLargeReadsSync(containerIp, 80),
+        }
+      : {}),
   };
   const names = Object.keys(contenders);
   for (const name of names) contenders[name](); // warm caches; not counted
@@ -321,6 +354,12 @@ async function dataPath() {
   console.log(`published / direct: ${(published / direct).toFixed(2)} (ratio of medians; target: at least 0.95; Docker's userland proxy gets 0.58 here)`);
   console.log(`published / direct, round by round: median ${median(paired).toFixed(2)}, min ${Math.min(...paired).toFixed(2)}, max ${Math.max(...paired).toFixed(2)}`);
   console.log(`published / host process: ${(published / host).toFixed(2)}; direct / host process: ${(direct / host).toFixed(2)}`);
+  if (python) {
+    const largePublished = median(rates["published, 1 MiB reads"]);
+    const largeDirect = median(rates["container address, 1 MiB reads"]);
+    results.dataPathLargeReads = largePublished / largeDirect;
+    console.log(`published / direct with 1 MiB reads (a Python socket loop instead of curl): ${(largePublished / largeDirect).toFixed(2)}`);
+  }
   console.log(
     proxy === undefined
       ? "listener on the published port: unknown (ss failed)"
@@ -533,6 +572,7 @@ function summary() {
   console.log("");
   console.log(`summary (node ${process.version}, kernel ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores):`);
   console.log(`  data path: published ${formatRate(d.published)}, direct ${formatRate(d.direct)}, host process ${formatRate(d.host)}; published/direct ${d.ratio.toFixed(2)} (round by round ${d.paired.toFixed(2)}; target >= 0.95: ${d.ratio >= 0.95 ? "met" : "NOT met"})`);
+  if (results.dataPathLargeReads !== undefined) console.log(`  data path with 1 MiB reads: published/direct ${results.dataPathLargeReads.toFixed(2)}`);
   console.log(`  setup: ${formatMs(s.plain)} and ${s.spawns} spawns per container (targets <= 15 ms: ${s.plain <= 15 ? "met" : "NOT met"}, <= 4 spawns: ${s.spawns <= 4 ? "met" : "NOT met"}); with a published port ${formatMs(s.withPort)}, ${s.spawnsWithPort} spawns`);
   console.log(`  run: -p ${formatMs(r.publishedMs)}, default ${formatMs(r.defaultMs)}, none ${formatMs(r.noneMs)}, node -e 0 ${formatMs(r.nodeMs)}`);
 }
