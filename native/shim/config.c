@@ -803,6 +803,7 @@ int config_load_shim(const char *path, struct shim_config *out, struct shim_erro
 	if (out->log_max_size < 0)
 		out->log_max_size = 0;
 	if (read_bool(&reader, root, "stdin", "stdin", &out->stdin_open) < 0 ||
+	    read_bool(&reader, root, "stdinOnce", "stdinOnce", &out->stdin_once) < 0 ||
 	    read_bool(&reader, root, "init", "init", &out->init) < 0)
 		return -1;
 	const struct json_value *restart = json_get(root, "restart");

@@ -142,6 +142,7 @@ struct shim_config {
 	int64_t log_max_size;
 	int log_max_files;
 	bool stdin_open;
+	bool stdin_once; /* Docker's StdinOnce: the first writer's EOF closes the container's stdin */
 	enum restart_policy restart_policy;
 	int restart_max_retries;
 	int stop_signal;

@@ -379,10 +379,12 @@ static void read_output(struct monitor *monitor, int *fd, struct log_stream *str
 
 static void relay_stdin(struct monitor *monitor, short fifo_events, short stdin_events)
 {
-	if ((fifo_events & POLLIN) && monitor->stdin_length == 0) {
+	if ((fifo_events & (POLLIN | POLLHUP)) && monitor->stdin_length == 0) {
 		ssize_t got = read(monitor->fifo_fd, monitor->stdin_buffer, sizeof monitor->stdin_buffer);
 		if (got > 0)
 			monitor->stdin_length = (size_t)got;
+		else if (got == 0 && monitor->shim->stdin_once)
+			close_fd(&monitor->fifo_fd); /* the writer is gone for good: EOF once the buffer is out */
 	}
 	if (monitor->stdin_length > 0 && monitor->container_stdin >= 0 && (stdin_events & POLLOUT)) {
 		ssize_t written = write(monitor->container_stdin, monitor->stdin_buffer, monitor->stdin_length);
@@ -398,6 +400,11 @@ static void relay_stdin(struct monitor *monitor, short fifo_events, short stdin_
 		if (monitor->container_stdin != monitor->out_fd)
 			close_fd(&monitor->container_stdin);
 	}
+	/* stdinOnce: the writer left and everything it sent is delivered; a pipe closes (EOF for the
+	 * container), a pty is left open (closing it would hang the terminal up). */
+	if (monitor->shim->stdin_once && monitor->fifo_fd < 0 && monitor->stdin_length == 0 && monitor->container_stdin >= 0 &&
+	    monitor->container_stdin != monitor->out_fd)
+		close_fd(&monitor->container_stdin);
 }
 
 static int64_t earliest(int64_t a, int64_t b)
@@ -523,8 +530,10 @@ static int open_stdin_fifo(struct monitor *monitor, struct shim_error *error)
 		return 0;
 	if (mkfifo(monitor->fifo_path, 0600) < 0 && errno != EEXIST)
 		return error_set(error, errno, "mkfifo %s", monitor->fifo_path);
-	/* Read-write: the FIFO never reports EOF, so writers may come and go. */
-	monitor->fifo_fd = open(monitor->fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	/* Read-write: the FIFO never reports EOF, so writers may come and go. With stdinOnce,
+	 * read-only: once the first writer has come and gone, reads see EOF, and so does the
+	 * container (before any writer, Linux reports neither data nor hang-up). */
+	monitor->fifo_fd = open(monitor->fifo_path, (monitor->shim->stdin_once ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
 	if (monitor->fifo_fd < 0)
 		return error_set(error, errno, "open %s", monitor->fifo_path);
 	return 0;

@@ -47,6 +47,15 @@ describe.skipIf(skip !== undefined)(`berth container CLI${skip ? ` (skipped: ${s
     expect(findLeaks(fixture, [])).toEqual(noLeaks);
   });
 
+  it("run -i must feed our stdin to the container and end its stdin when ours ends, as docker run -i does", () => {
+    const counted = berth(["container", "run", "--rm", "-i", "--network", "none", image, "sh", "-c", "wc -l; echo done"], "one\ntwo\nthree\n");
+    expect(counted).toMatchObject({ status: 0, stdout: "3\ndone\n" });
+    // Config.StdinOnce as docker inspect shows it: true only for an attached run -i.
+    const detached = berth(["container", "run", "-d", "-i", "--network", "none", image, "cat"]).stdout.trim();
+    expect(berth(["container", "inspect", "-f", "{{.Config.OpenStdin}} {{.Config.StdinOnce}}", detached]).stdout).toBe("true false\n");
+    expect(berth(["container", "rm", "-f", detached]).status).toBe(0);
+  });
+
   it("exit statuses must be Docker's: 127 not found, 126 not executable, 125 engine errors", () => {
     expect(berth(["container", "run", "--rm", image, "/no/such/command"])).toMatchObject({ status: 127 });
     expect(berth(["container", "run", "--rm", image, "/etc/not-executable"])).toMatchObject({ status: 126 });

@@ -100,6 +100,7 @@ export interface ShimJson {
   rootfs: { lowerdirs: string[]; upperdir?: string; workdir?: string; target?: string; volatile?: boolean };
   log: { path: string; maxSize: number; maxFiles: number };
   stdin: boolean;
+  stdinOnce?: boolean;
   restart: { policy: "no" | "always" | "on-failure" | "unless-stopped"; maxRetries: number };
   stop: { signal: number; timeoutSeconds: number };
   init: boolean;

@@ -42,7 +42,9 @@ export async function runContainerCreate(image: string, command: string[], flags
 
 export async function runContainerRun(image: string, command: string[], flags: RunFlags): Promise<void> {
   const engine = openEngine();
-  const spec = await withExitStatus(125, async () => specFromFlags(flags, image, command));
+  const flagSpec = await withExitStatus(125, async () => specFromFlags(flags, image, command));
+  // docker run -i with stdin attached: the container's stdin ends when ours does.
+  const spec = flagSpec.openStdin === true && !flags.detach ? { ...flagSpec, stdinOnce: true } : flagSpec;
   if (flags.detach && spec.autoRemove && spec.restartPolicy !== undefined && spec.restartPolicy.name !== "no") {
     throw new CommandError("E_CLI_USAGE", "Conflicting options: cannot specify both --restart and --rm", 125);
   }

@@ -107,6 +107,7 @@ export function resolveConfig({ id, spec, image, hostHostname }: ResolveConfigIn
     user: spec.user ?? image.User ?? "",
     tty: spec.tty ?? false,
     openStdin: spec.openStdin ?? false,
+    stdinOnce: (spec.openStdin ?? false) && (spec.stdinOnce ?? false),
     env: replaceOrAppendEnv(image.Env ?? [], spec.env ?? []),
     cmd,
     entrypoint,

@@ -28,6 +28,8 @@ export interface ShimConfig {
   readonly rootfs: { readonly lowerdirs: readonly string[]; readonly upperdir: string; readonly workdir: string; readonly target: string; readonly volatile?: boolean };
   readonly log: { readonly path: string; readonly maxSize: number; readonly maxFiles: number };
   readonly stdin: boolean;
+  /** Close the container's stdin once the first writer of the FIFO has gone (Docker's StdinOnce). */
+  readonly stdinOnce?: boolean;
   readonly restart: { readonly policy: RestartPolicyName; readonly maxRetries: number };
   readonly stop: { readonly signal: number; readonly timeoutSeconds: number };
   readonly init: boolean;
@@ -68,6 +70,7 @@ export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig
     rootfs: { lowerdirs: [...layerPaths].reverse(), upperdir: paths.upper, workdir: paths.work, target: paths.merged, ...(spec.autoRemove === true ? { volatile: true } : {}) },
     log: { path: paths.log, ...logLimits(spec) },
     stdin: config.openStdin,
+    ...(config.stdinOnce === true ? { stdinOnce: true } : {}),
     restart: { policy: restart.name, maxRetries: restart.name === "on-failure" ? (restart.maximumRetryCount ?? 0) : 0 },
     stop: { signal: stopSignalNumber(config.stopSignal), timeoutSeconds: config.stopTimeout ?? defaultStopTimeoutSeconds },
     init: spec.init ?? false,

@@ -154,6 +154,8 @@ export interface ContainerCreateSpec {
   readonly logConfig?: LogConfigSpec;
   readonly tty?: boolean;
   readonly openStdin?: boolean;
+  /** Docker's StdinOnce (`run -i` attached): the container's stdin closes when the first writer leaves. */
+  readonly stdinOnce?: boolean;
   /** Remove the container when it exits (`--rm`). */
   readonly autoRemove?: boolean;
 }
@@ -165,6 +167,8 @@ export interface ResolvedConfig {
   readonly user: string;
   readonly tty: boolean;
   readonly openStdin: boolean;
+  /** Absent in records written before berth knew it: false. */
+  readonly stdinOnce?: boolean;
   readonly env: readonly string[];
   readonly cmd: readonly string[];
   readonly entrypoint: readonly string[];

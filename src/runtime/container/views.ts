@@ -339,7 +339,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState, file
       ...(Object.keys(config.exposedPorts).length > 0 ? { ExposedPorts: config.exposedPorts } : {}),
       Tty: config.tty,
       OpenStdin: config.openStdin,
-      StdinOnce: false,
+      StdinOnce: config.stdinOnce ?? false,
       Env: config.env,
       Cmd: config.cmd.length > 0 ? config.cmd : null,
       ...(healthcheck === null

@@ -4,7 +4,7 @@
 import { openSync, writeSync, closeSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { eventually, readLog, startShimOk, stopShim, streamText, withBundle, type Bundle } from "../../support/bundle.js";
+import { eventually, readLog, startShimOk, stopShim, streamText, waitForShimExit, withBundle, type Bundle } from "../../support/bundle.js";
 import { useShimFixture } from "./fixture.js";
 
 const fixture = useShimFixture();
@@ -29,6 +29,22 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim stdin and 
         await eventually(() => streamText(bundle, "stdout") === "hello\nagain\n", 5_000, "the second echo");
         const status = await stopShim(bundle);
         expect(status.exitCode).toBe(143);
+      },
+    );
+  });
+
+  it("with stdinOnce, ends the container's stdin when the first writer leaves (after all it sent)", async () => {
+    // 64 KiB: more than one FIFO read and more than the shim's buffer, so EOF must wait for the relay.
+    const payload = `${"x".repeat(1023)}\n`.repeat(64);
+    await withBundle(
+      fixture.roots(),
+      { rootfs: fixture.rootfs(), args: ["/bin/sh", "-c", "wc -c; echo stdin-closed"], shim: (shim) => ((shim.stdin = true), (shim.stdinOnce = true)) },
+      async (bundle) => {
+        await startShimOk(bundle);
+        writeFifo(bundle, payload);
+        const status = await waitForShimExit(bundle);
+        expect(status.exitCode).toBe(0);
+        expect(streamText(bundle, "stdout")).toBe(`${payload.length}\nstdin-closed\n`);
       },
     );
   });
