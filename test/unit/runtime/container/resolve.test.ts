@@ -75,6 +75,7 @@ describe("resolveConfig", () => {
       user: "app",
       tty: false,
       openStdin: false,
+      stdinOnce: false,
       env: ["PATH=/usr/bin:/bin", "GREETING=bonjour", "EXTRA=x"],
       cmd: ["echo $GREETING"],
       entrypoint: ["/bin/sh", "-c"],
