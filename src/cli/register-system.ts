@@ -35,4 +35,12 @@ function defineSystemSubcommands(system: Command): void {
       const { runSystemPrune } = await import("./commands/container.js");
       await runSystemPrune(options);
     });
+
+  system
+    .command("boot")
+    .description("Start the containers whose restart policy brings them back after a reboot (always; unless-stopped and on-failure unless stopped by hand), as dockerd does when it starts; run it at boot (contrib/systemd/berth-boot.service)")
+    .action(async () => {
+      const { runSystemBoot } = await import("./commands/container.js");
+      await runSystemBoot();
+    });
 }

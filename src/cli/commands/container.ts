@@ -254,6 +254,6 @@ function integerOption(value: string, flag: string): number {
 }
 
 export { runAutoRemove, runContainerCreate, runContainerRun } from "./container-run.js";
-export { runSystemCheck, runSystemPrune } from "./system.js";
+export { runSystemBoot, runSystemCheck, runSystemPrune } from "./system.js";
 export { runVolumeCreate, runVolumeInspect, runVolumeList, runVolumePrune, runVolumeRemove } from "./volume.js";
 export { runContainerPort, runNetworkConnect, runNetworkCreate, runNetworkDisconnect, runNetworkInspect, runNetworkList, runNetworkPrune, runNetworkRemove } from "./network.js";

@@ -58,3 +58,11 @@ export async function runSystemPrune(options: { all?: boolean; volumes?: boolean
     throw new CommandError("E_SYSTEM_PRUNE", `system prune: could not reclaim every leftover: ${detail}`, 1);
   }
 }
+
+/** After a boot, what dockerd would do when it starts: bring back the containers their restart policy wants. */
+export async function runSystemBoot(): Promise<void> {
+  const result = await withExitStatus(1, () => openEngine().containers.restartAfterBoot());
+  if (result.started.length > 0) printResult(result.started.join("\n"));
+  for (const failure of result.failed) process.stderr.write(`${failure.name}: ${failure.error}\n`);
+  if (result.failed.length > 0) throw silentExit(1);
+}

@@ -182,6 +182,8 @@ export interface ContainerService {
   reclaim(id: string): Promise<boolean>;
   /** Finish creates and removes whose process was killed half-way (unmount, drop, delete). */
   sweepAbandoned(): Promise<void>;
+  /** After a boot: start what the restart policies want running (`berth system boot`). */
+  restartAfterBoot(): Promise<{ readonly started: readonly string[]; readonly failed: readonly { readonly name: string; readonly error: string }[] }>;
 }
 
 /**
@@ -361,7 +363,40 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     }
   };
 
-  const stop: ContainerService["stop"] = (reference, request = {}) => locked(reference, (record, files) => stopLocked(record, files, request.timeoutSeconds));
+  const stop: ContainerService["stop"] = (reference, request = {}) =>
+    locked(reference, async (record, files) => {
+      await stopLocked(record, files, request.timeoutSeconds);
+      const persisted = readPersistedState(files);
+      if (persisted !== undefined) writeJsonAtomic(files.state, { ...persisted, manuallyStopped: true });
+    });
+
+  /**
+   * What dockerd does when it starts, for a machine that booted: start the containers whose
+   * restart policy wants them running (always; unless-stopped and on-failure after a failure,
+   * unless stopped by hand). There is no daemon, so a boot-time unit runs this
+   * (`berth system boot`).
+   */
+  const restartAfterBoot: ContainerService["restartAfterBoot"] = async () => {
+    const started: string[] = [];
+    const failed: { name: string; error: string }[] = [];
+    for (const record of listRecords(paths)) {
+      const policy = record.spec.restartPolicy?.name ?? "no";
+      if (policy === "no" || record.spec.autoRemove === true) continue;
+      const state = stateOf(record);
+      if (state.running || state.status === "dead") continue;
+      const persisted = readPersistedState(filesOf(record.id));
+      const byHand = persisted?.manuallyStopped === true;
+      const wanted = policy === "always" || (policy === "unless-stopped" && !byHand) || (policy === "on-failure" && !byHand && state.exitCode !== 0);
+      if (!wanted) continue;
+      try {
+        await start(record.id);
+        started.push(record.name);
+      } catch (error) {
+        failed.push({ name: record.name, error: (error as Error).message });
+      }
+    }
+    return { started, failed };
+  };
 
   const kill: ContainerService["kill"] = async (reference, request = {}) => {
     const record = find(reference);
@@ -740,6 +775,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
         return true;
       }),
     sweepAbandoned: () => sweepAbandoned(context),
+    restartAfterBoot,
   };
 }
 

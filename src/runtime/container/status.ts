@@ -46,6 +46,8 @@ export interface PersistedState {
   readonly restartCount?: number;
   /** Set when removal failed half-way (Docker's `dead`). */
   readonly dead?: boolean;
+  /** Stopped by `stop` (Docker's HasBeenManuallyStopped): unless-stopped keeps it down after a boot. Cleared by a start. */
+  readonly manuallyStopped?: boolean;
 }
 
 /** Everything read from disk and /proc about one container, before interpretation. */

@@ -82,6 +82,44 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
     expect(findLeaks(fixture, [id, stopped.id])).toEqual(noLeaks);
   });
 
+  it("after a simulated reboot, system boot brings back what the restart policies want, as dockerd's start does", async () => {
+    const make = async (name: string, policy: "always" | "unless-stopped" | "no"): Promise<string> => {
+      const { id } = await fixture.engine.containers.create({ image, name, cmd: ["sleep", "300"], restartPolicy: { name: policy } });
+      created.push(id);
+      await fixture.engine.containers.start(id);
+      return id;
+    };
+    const always = await make("boot-always", "always");
+    const unlessStopped = await make("boot-unless-stopped", "unless-stopped");
+    const stoppedByHand = await make("boot-stopped-by-hand", "unless-stopped");
+    const alwaysStopped = await make("boot-always-stopped", "always");
+    const noPolicy = await make("boot-no-policy", "no");
+    await fixture.engine.containers.stop(stoppedByHand, { timeoutSeconds: 0 });
+    await fixture.engine.containers.stop(alwaysStopped, { timeoutSeconds: 0 });
+    // The reboot, as above: shims and containers gone, network objects and per-boot files too.
+    const running = [always, unlessStopped, noPolicy];
+    const pids = await Promise.all(running.map(async (id) => (await fixture.engine.containers.inspect(id)).State.Pid));
+    for (const id of running) process.kill(shimPid(id), "SIGKILL");
+    for (const pid of pids) await eventually(() => !existsSync(`/proc/${pid}`), 5000, "the containers to die");
+    for (const mountPoint of mountsUnder(fixture.paths.runRoot)) spawnSync("umount", ["-l", mountPoint]);
+    for (const network of listNetworkRecords(fixture.paths)) {
+      if (network.bridge === "") continue;
+      await removeNetworkRules(network.id);
+      await removeBridge(network.bridge);
+    }
+    for (const entry of readdirSync(fixture.paths.runRoot)) rmSync(path.join(fixture.paths.runRoot, entry), { recursive: true, force: true });
+
+    const booted = cli(["system", "boot"]);
+    expect(booted.status, booted.stderr).toBe(0);
+    // always comes back even after a stop by hand (Docker's rule); unless-stopped only if it was not stopped.
+    expect(booted.stdout.trim().split("\n").sort()).toEqual(["boot-always", "boot-always-stopped", "boot-unless-stopped"]);
+    const status = async (id: string): Promise<string> => (await fixture.engine.containers.inspect(id)).State.Status;
+    expect(await Promise.all([always, alwaysStopped, unlessStopped, stoppedByHand, noPolicy].map(status))).toEqual(["running", "running", "running", "exited", "exited"]);
+    // A second boot run finds nothing more to do.
+    expect(cli(["system", "boot"])).toMatchObject({ status: 0, stdout: "" });
+    for (const id of [always, unlessStopped, stoppedByHand, alwaysStopped, noPolicy]) await fixture.engine.containers.remove(id, { force: true });
+  });
+
   /** Run the CLI and SIGKILL it after `delayMs`. */
   const killCliAfter = async (args: readonly string[], delayMs: number): Promise<void> => {
     const child = spawn(process.execPath, ["--", berthBin, ...args], { env: { ...process.env, ...fixture.env }, stdio: "ignore" });
