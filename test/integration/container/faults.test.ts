@@ -47,6 +47,24 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
     expect(findLeaks(fixture, [id])).toEqual(noLeaks);
   });
 
+  /**
+   * A reboot: every process gone, the per-boot root emptied, and the kernel's network
+   * namespaces, bridges and rules forgotten. (Mounts and cgroups a real reboot also drops are
+   * left here, and the next start must cope with them.)
+   */
+  const simulateReboot = async (runningIds: readonly string[]): Promise<void> => {
+    const pids = await Promise.all(runningIds.map(async (id) => (await fixture.engine.containers.inspect(id)).State.Pid));
+    for (const id of runningIds) process.kill(shimPid(id), "SIGKILL");
+    for (const pid of pids) await eventually(() => !existsSync(`/proc/${pid}`), 5000, "the containers to die");
+    for (const mountPoint of mountsUnder(fixture.paths.runRoot)) spawnSync("umount", ["-l", mountPoint]);
+    for (const network of listNetworkRecords(fixture.paths)) {
+      if (network.bridge === "") continue;
+      await removeNetworkRules(network.id);
+      await removeBridge(network.bridge);
+    }
+    for (const entry of readdirSync(fixture.paths.runRoot)) rmSync(path.join(fixture.paths.runRoot, entry), { recursive: true, force: true });
+  };
+
   it("after a simulated reboot every container is exited and can be started again", async () => {
     const { id } = await fixture.engine.containers.create({ image, name: "survivor", cmd: ["sleep", "300"] });
     created.push(id);
@@ -56,19 +74,7 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
     await fixture.engine.containers.wait(stopped.id);
     await fixture.engine.containers.stop(stopped.id);
     await fixture.engine.containers.start(id);
-    const containerPid = (await fixture.engine.containers.inspect(id)).State.Pid;
-    // The reboot: every process gone, the per-boot root emptied. (Mounts and cgroups a real
-    // reboot also drops are left here, and the next start must cope with them.)
-    process.kill(shimPid(id), "SIGKILL");
-    await eventually(() => !existsSync(`/proc/${containerPid}`), 5000, "the container to die");
-    // The kernel forgets network namespaces, bridges and rules too.
-    for (const mountPoint of mountsUnder(fixture.paths.runRoot)) spawnSync("umount", ["-l", mountPoint]);
-    for (const network of listNetworkRecords(fixture.paths)) {
-      if (network.bridge === "") continue;
-      await removeNetworkRules(network.id);
-      await removeBridge(network.bridge);
-    }
-    for (const entry of readdirSync(fixture.paths.runRoot)) rmSync(path.join(fixture.paths.runRoot, entry), { recursive: true, force: true });
+    await simulateReboot([id]);
 
     const after = await fixture.engine.containers.list({ all: true });
     expect(after.filter((summary) => summary.State !== "exited").map((summary) => summary.Names)).toEqual([]);
@@ -96,18 +102,7 @@ describe.skipIf(skip !== undefined)(`faults${skip ? ` (skipped: ${skip})` : ""}`
     const noPolicy = await make("boot-no-policy", "no");
     await fixture.engine.containers.stop(stoppedByHand, { timeoutSeconds: 0 });
     await fixture.engine.containers.stop(alwaysStopped, { timeoutSeconds: 0 });
-    // The reboot, as above: shims and containers gone, network objects and per-boot files too.
-    const running = [always, unlessStopped, noPolicy];
-    const pids = await Promise.all(running.map(async (id) => (await fixture.engine.containers.inspect(id)).State.Pid));
-    for (const id of running) process.kill(shimPid(id), "SIGKILL");
-    for (const pid of pids) await eventually(() => !existsSync(`/proc/${pid}`), 5000, "the containers to die");
-    for (const mountPoint of mountsUnder(fixture.paths.runRoot)) spawnSync("umount", ["-l", mountPoint]);
-    for (const network of listNetworkRecords(fixture.paths)) {
-      if (network.bridge === "") continue;
-      await removeNetworkRules(network.id);
-      await removeBridge(network.bridge);
-    }
-    for (const entry of readdirSync(fixture.paths.runRoot)) rmSync(path.join(fixture.paths.runRoot, entry), { recursive: true, force: true });
+    await simulateReboot([always, unlessStopped, noPolicy]);
 
     const booted = cli(["system", "boot"]);
     expect(booted.status, booted.stderr).toBe(0);
