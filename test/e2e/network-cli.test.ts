@@ -442,4 +442,30 @@ describe.skipIf(skip !== undefined)(`berth network CLI${skip ? ` (skipped: ${ski
     expect(ran.stderr).toContain("WARNING: Published ports are discarded when using host network mode\n");
     expect(spawnSync("iptables-save", [], { encoding: "utf8" }).stdout).not.toContain("--dport 8080 ");
   });
+  it("a macvlan network on a parent interface must carry containers that reach each other by name", async () => {
+    // The parent: a veth pair this test makes (no traffic leaves it; this kernel has no dummy links).
+    const parent = "vbmvp0";
+    expect(spawnSync("ip", ["link", "add", parent, "type", "veth", "peer", "name", "vbmvp1"]).status).toBe(0);
+    const made = { containers: ["e2e-mv1", "e2e-mv2"], networks: ["e2e-mv"] };
+    try {
+      // Both ends up: a veth has carrier only then, and macvlans on a parent without it pass nothing.
+      for (const end of [parent, "vbmvp1"]) spawnSync("ip", ["link", "set", end, "up"]);
+      await cleaningUp(made, () => {
+        const created = berth(["network", "create", "-d", "macvlan", "-o", `parent=${parent}`, "--subnet", "10.199.5.0/24", "e2e-mv"]);
+        expect(created.status, created.stderr).toBe(0);
+        expect(inspectNetwork("e2e-mv")).toMatchObject({ Driver: "macvlan", Options: { parent } });
+        for (const name of ["e2e-mv1", "e2e-mv2"]) {
+          const ran = berth(["container", "run", "-d", "--name", name, "--network", "e2e-mv", image, "sleep", "300"]);
+          expect(ran.status, ran.stderr).toBe(0);
+        }
+        expect(containerIp("e2e-mv1", "e2e-mv")).toMatch(/^10\.199\.5\.\d+$/);
+        expect(berth(["container", "exec", "e2e-mv1", "cat", "/sys/class/net/eth0/address"]).stdout).toMatch(/^02:42:/);
+        const ping = berth(["container", "exec", "e2e-mv2", "ping", "-c1", "-W2", "e2e-mv1"]);
+        expect(ping.status, `${ping.stdout}${ping.stderr}`).toBe(0);
+      });
+    } finally {
+      spawnSync("ip", ["link", "del", parent]);
+    }
+    expect(linkExists(parent)).toBe(false);
+  });
 });
