@@ -23,7 +23,8 @@ export type { LogEntry } from "./logs.js";
 export { shortId as shortContainerId, validateContainerName } from "./names.js";
 export { ContainerStartError, listShimProcesses, shimBinary, signalProcess, waitForProcessExit } from "./shim.js";
 export { containerFiles, containersDirectory, listRecords, readShimPid } from "./store.js";
-export { unmountAll } from "./rootfs.js";
+export { mountsUnder, unmountAll } from "./rootfs.js";
+export { abandonedEntries } from "./lifecycle.js";
 export { parseSignal, signalName } from "./signals.js";
 export type {
   ContainerCreateSpec,

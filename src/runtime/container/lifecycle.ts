@@ -127,22 +127,29 @@ function safeMtime(file: string): number {
   }
 }
 
-/** Creates and removals whose process died half-way (kill -9): unmount, drop their anonymous volumes, delete. */
-export async function sweepAbandoned(context: LifecycleContext): Promise<void> {
-  const directory = containersDirectory(context.paths);
+/** The hidden `.creating-…`/`.removing-…` directories whose owner died half-way (kill -9), by name. */
+export function abandonedEntries(paths: RuntimePaths): string[] {
+  const directory = containersDirectory(paths);
   let entries: string[];
   try {
     entries = readdirSync(directory).filter((name) => name.startsWith(creatingPrefix) || name.startsWith(".removing-"));
   } catch {
-    return;
+    return [];
   }
-  for (const entry of entries) {
+  return entries.filter((entry) => {
+    // The owner's pid is in the name too, so a kill between mkdir and writing pending.json is swept at once.
+    const owner = readPending(path.join(directory, entry))?.pid ?? ownerPidFromName(entry);
+    if (owner !== undefined && owner !== process.pid && processRunning(owner)) return false;
+    return owner !== undefined || Date.now() - safeMtime(path.join(directory, entry)) >= 60_000;
+  });
+}
+
+/** Creates and removals whose process died half-way (kill -9): unmount, drop their anonymous volumes, delete. */
+export async function sweepAbandoned(context: LifecycleContext): Promise<void> {
+  const directory = containersDirectory(context.paths);
+  for (const entry of abandonedEntries(context.paths)) {
     const abandoned = path.join(directory, entry);
     const pending = readPending(abandoned);
-    // The owner's pid is in the name too, so a kill between mkdir and writing pending.json is swept at once.
-    const owner = pending?.pid ?? ownerPidFromName(entry);
-    if (owner !== undefined && owner !== process.pid && processRunning(owner)) continue;
-    if (owner === undefined && Date.now() - safeMtime(abandoned) < 60_000) continue;
     unmountAll(abandoned);
     for (const name of pending?.anonymousVolumes ?? []) await context.volumes.remove(name, { force: true }).catch(() => undefined);
     rmSync(abandoned, { recursive: true, force: true });

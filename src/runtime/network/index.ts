@@ -18,7 +18,7 @@ import {
   type NetworkInspect,
 } from "./service.js";
 
-export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag } from "./records.js";
+export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords, parseOwnerAlias, registeredRootsOnHost, rootTag } from "./records.js";
 export type { EndpointRecord, NetworkRecord } from "./records.js";
 export type { NetworkCreateRequest, NetworkInspect, NetworkContext } from "./service.js";
 export type { ResolvedAttachment, PortRequest, SandboxRequest } from "./sandbox.js";

@@ -101,6 +101,13 @@ export function ownerAlias(paths: RuntimePaths, kind: "network" | "container", i
   return `${rootTag(paths)}:${kind}:${id}`;
 }
 
+/** The owner an `ownerAlias` names; undefined for any other alias. */
+export function parseOwnerAlias(alias: string | undefined): { root: string; kind: "network" | "container"; id: string } | undefined {
+  const match = /^(berth:[0-9a-f]{8}):(network|container):([0-9a-f]{64})$/.exec(alias ?? "");
+  if (match === null) return undefined;
+  return { root: match[1] as string, kind: match[2] as "network" | "container", id: match[3] as string };
+}
+
 /** `berth:<first 8 hex digits of sha256(state root)>`. */
 export function rootTag(paths: RuntimePaths): string {
   return `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;

@@ -4,21 +4,23 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { detectCgroups, removeContainerCgroups, unescapeMountPath, type CgroupLayout } from "../cgroups.js";
+import { cgroupProcesses, containerCgroupDirectories, detectCgroups, removeContainerCgroups, type CgroupLayout } from "../cgroups.js";
 import {
   containerFiles,
   containerNeedsNetwork,
   containersDirectory,
   listRecords,
   listShimProcesses,
+  mountsUnder,
   readShimPid,
   signalProcess,
   unmountAll,
   waitForProcessExit,
+  abandonedEntries,
   type ContainerService,
 } from "../container/index.js";
 import { listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag, sandboxPath, type NetworkKernel, type NetworkService } from "../network/index.js";
-import { processAlive, type RuntimePaths } from "../state.js";
+import type { RuntimePaths } from "../state.js";
 import { findLeftovers, reclaimPlan, type HostView, type Leftover, type ReclaimAction, type RootView } from "./leftovers.js";
 
 export { findLeftovers, reclaimPlan } from "./leftovers.js";
@@ -39,59 +41,28 @@ export interface SystemServiceOptions {
   readonly cgroups?: () => CgroupLayout;
 }
 
-function mountPoints(): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => unescapeMountPath(line.split(" ")[4] ?? ""));
-}
-
-/** `berth/<id>` cgroups in every hierarchy, one entry per id, with the most processes any lists. */
+/** `berth/<id>` cgroups in every hierarchy, one entry per id, with the processes inside. */
 function berthCgroups(layout: CgroupLayout): { id: string; processes: number }[] {
-  const roots = new Set(Object.values(layout.v1));
-  if (layout.unified !== undefined) roots.add(layout.unified);
-  const found = new Map<string, number>();
-  for (const root of roots) {
-    let entries: string[];
+  // A container's directories are `<hierarchy>/berth/<id>`: with no id, the `berth` parents.
+  const ids = new Set<string>();
+  for (const parent of containerCgroupDirectories(layout, "")) {
     try {
-      entries = readdirSync(path.join(root, "berth"));
+      for (const id of readdirSync(parent)) if (/^[0-9a-f]{64}$/.test(id)) ids.add(id);
     } catch {
-      continue;
-    }
-    for (const id of entries) {
-      if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      let processes = 0;
-      try {
-        processes = readFileSync(path.join(root, "berth", id, "cgroup.procs"), "utf8").split("\n").filter((line) => line !== "").length;
-      } catch {
-        // Gone meanwhile, or a hierarchy without cgroup.procs.
-      }
-      found.set(id, Math.max(found.get(id) ?? 0, processes));
+      // No berth cgroup in this hierarchy.
     }
   }
-  return [...found].map(([id, processes]) => ({ id, processes }));
+  return [...ids].map((id) => ({ id, processes: cgroupProcesses(layout, id).length }));
 }
 
-async function hostView(kernel: NetworkKernel, layout: CgroupLayout): Promise<HostView> {
+/** What the host has that could be berth's; mounts only where this root puts them (one read of mountinfo). */
+async function hostView(kernel: NetworkKernel, layout: CgroupLayout, mountDirectories: readonly string[]): Promise<HostView> {
   const shims = listShimProcesses()
     .filter((shim) => shim.argv[1] === "start" && shim.argv[2] !== undefined)
     .map((shim) => ({ pid: shim.pid, bundle: shim.argv[2] as string }));
-  return { mounts: mountPoints(), shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains() };
-}
-
-function pendingOwners(directory: string): Map<string, { ownerAlive: boolean }> {
-  const owners = new Map<string, { ownerAlive: boolean }>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(directory).filter((name) => name.startsWith("."));
-  } catch {
-    return owners;
-  }
-  for (const entry of entries) {
-    const pid = /-(\d+)$/.exec(entry)?.[1];
-    owners.set(entry, { ownerAlive: pid !== undefined && Number(pid) !== process.pid && processAlive(Number(pid)) });
-  }
-  return owners;
+  const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
+  const mounts = mountDirectories.flatMap((directory) => mountsUnder(directory, mountinfo));
+  return { mounts, shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains() };
 }
 
 function rootView(paths: RuntimePaths): RootView {
@@ -107,7 +78,7 @@ function rootView(paths: RuntimePaths): RootView {
     containers,
     networks: networks.map((network) => ({ id: network.id, name: network.name })),
     endpoints: networks.flatMap((network) => listEndpoints(paths, network.id).map((endpoint) => ({ networkName: network.name, containerId: endpoint.containerId }))),
-    pendingOwners: pendingOwners(containersDirectory(paths)),
+    abandoned: new Set(abandonedEntries(paths)),
     deadRoots: new Map([...registeredRootsOnHost()].filter(([, stateRoot]) => !existsSync(stateRoot))),
   };
 }
@@ -117,7 +88,7 @@ export function createSystemService(options: SystemServiceOptions): SystemServic
   const check = async (): Promise<Leftover[]> => {
     // The root first: a container that starts meanwhile then has its objects already counted live.
     const root = rootView(options.paths);
-    return findLeftovers(await hostView(options.kernel, layout()), root);
+    return findLeftovers(await hostView(options.kernel, layout(), [root.containersDirectory, root.netnsDirectory]), root);
   };
   const run = async (action: ReclaimAction): Promise<void> => {
     switch (action.type) {

@@ -11,6 +11,7 @@
 // with their namespace, and a namespace still held shows up as its container's cgroup.
 
 import path from "node:path";
+import { parseOwnerAlias } from "../network/index.js";
 
 export type LeftoverKind = "shim process" | "mount" | "cgroup" | "netns" | "endpoint" | "link" | "iptables chain";
 
@@ -64,13 +65,12 @@ export interface RootView {
   readonly networks: readonly { readonly id: string; readonly name: string }[];
   /** Endpoint records (per boot) with the container they belong to. */
   readonly endpoints: readonly { readonly networkName: string; readonly containerId: string }[];
-  /** Pids of the processes that own hidden `.creating-…`/`.removing-…` directories, by directory name. */
-  readonly pendingOwners: ReadonlyMap<string, { readonly ownerAlive: boolean }>;
+  /** Hidden `.creating-…`/`.removing-…` directories whose owner died half-way (the sweep's own rule). */
+  readonly abandoned: ReadonlySet<string>;
   /** Other roots' tags whose state root no longer exists, with its path: their objects are nobody's. */
   readonly deadRoots: ReadonlyMap<string, string>;
 }
 
-const ownerAlias = /^(berth:[0-9a-f]{8}):(network|container):([0-9a-f]{64})$/;
 const networkChain = /^BERTH-(PR|DN|PO|FW)-([0-9a-f]{12})$/;
 const short = (id: string): string => id.slice(0, 12);
 
@@ -105,7 +105,7 @@ export function findLeftovers(host: HostView, root: RootView): Leftover[] {
     if (mountPoint.startsWith(`${root.containersDirectory}/`)) {
       const directory = mountPoint.slice(root.containersDirectory.length + 1).split("/")[0] ?? "";
       if (directory.startsWith(".")) {
-        if (root.pendingOwners.get(directory)?.ownerAlive === true) continue;
+        if (!root.abandoned.has(directory)) continue;
         found.push({ kind: "mount", name: mountPoint, reason: "left by a create or remove that was killed", action: { type: "sweep-abandoned" } });
         continue;
       }
@@ -148,12 +148,12 @@ export function findLeftovers(host: HostView, root: RootView): Leftover[] {
   for (const link of host.links) {
     // Released by a teardown, alias and all; the kernel reaps it with its namespace.
     if (link.name.startsWith("vbdel")) continue;
-    const owner = ownerAlias.exec(link.alias ?? "");
-    if (owner === null) continue;
-    const [, tag, kind, id = ""] = owner;
+    const owner = parseOwnerAlias(link.alias);
+    if (owner === undefined) continue;
+    const { root: tag, kind, id } = owner;
     if (kind === "network") taggedBridges++;
     if (tag !== root.rootTag) {
-      const deadRoot = root.deadRoots.get(tag ?? "");
+      const deadRoot = root.deadRoots.get(tag);
       if (deadRoot !== undefined) {
         const what = kind === "network" ? `bridge of network ${short(id)}` : `host side of a veth of container ${short(id)}`;
         found.push({ kind: "link", name: link.name, reason: `${what} of state root ${deadRoot}, which no longer exists`, action: { type: "remove-link", name: link.name } });

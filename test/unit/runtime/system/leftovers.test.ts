@@ -23,10 +23,8 @@ const root: RootView = {
     { networkName: "app", containerId: A },
     { networkName: "app", containerId: B },
   ],
-  pendingOwners: new Map([
-    [`.creating-${C}-77`, { ownerAlive: true }],
-    [`.removing-${C}-78`, { ownerAlive: false }],
-  ]),
+  // The sweep's rule decided: the create's owner (pid 77) lives, the remove's (78) died.
+  abandoned: new Set([`.removing-${C}-78`]),
   deadRoots: new Map([["berth:33333333", "/tmp/gone/state"]]),
 };
 
