@@ -250,7 +250,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
   };
 
   /** Record the container's last exit in state.json (it outlives the per-boot run directory). */
-  const persistExit = (files: ContainerFiles, fallback: Partial<PersistedState> = {}): void => {
+  const persistExit = (files: ContainerFiles, fallback: Partial<PersistedState> = {}, marks: Partial<PersistedState> = {}): void => {
     const status = readStatusFile(files);
     const previous = readPersistedState(files) ?? {};
     if (status === undefined && previous.startedAt === undefined) return;
@@ -266,6 +266,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
             restartCount: status.restartCount,
             ...(status.error !== null ? { error: status.error } : status.status !== "exited" ? { error: "container monitor (berth-shim) exited unexpectedly" } : {}),
           }),
+      ...marks,
     };
     writeJsonAtomic(files.state, finished);
   };
@@ -341,7 +342,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
   // --- stop, kill, restart, remove -----------------------------------------------------------
 
   /** SIGTERM the shim (which stops the container with its stop signal and grace period) and wait. */
-  const stopLocked = async (record: ContainerRecord, files: ContainerFiles, timeoutSeconds: number | undefined): Promise<void> => {
+  const stopLocked = async (record: ContainerRecord, files: ContainerFiles, timeoutSeconds: number | undefined, marks: Partial<PersistedState> = {}): Promise<void> => {
     const observation = observe(record, files);
     const state = deriveState(observation);
     const shimPid = readShimPid(files);
@@ -358,17 +359,13 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       await awaitShimGone(files);
     }
     if (observation.status !== undefined || state.status !== "created") {
-      persistExit(files);
+      persistExit(files, {}, marks);
       await cleanupAfterShim(record, files);
     }
   };
 
   const stop: ContainerService["stop"] = (reference, request = {}) =>
-    locked(reference, async (record, files) => {
-      await stopLocked(record, files, request.timeoutSeconds);
-      const persisted = readPersistedState(files);
-      if (persisted !== undefined) writeJsonAtomic(files.state, { ...persisted, manuallyStopped: true });
-    });
+    locked(reference, (record, files) => stopLocked(record, files, request.timeoutSeconds, { manuallyStopped: true }));
 
   /**
    * What dockerd does when it starts, for a machine that booted: start the containers whose
@@ -383,7 +380,8 @@ export function createContainerService(options: ContainerServiceOptions): Contai
       const policy = record.spec.restartPolicy?.name ?? "no";
       if (policy === "no" || record.spec.autoRemove === true) continue;
       const state = stateOf(record);
-      if (state.running || state.status === "dead") continue;
+      // Never started (created), running, or half-removed: nothing for a boot to do, as with dockerd.
+      if (state.running || state.status === "dead" || state.status === "created") continue;
       const persisted = readPersistedState(filesOf(record.id));
       const byHand = persisted?.manuallyStopped === true;
       const wanted = policy === "always" || (policy === "unless-stopped" && !byHand) || (policy === "on-failure" && !byHand && state.exitCode !== 0);
