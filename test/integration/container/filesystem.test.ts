@@ -7,7 +7,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findLeaks, knownIds, loadTestImage, makeFixture, noLeaks, runToExit, skipReason, type Fixture } from "./harness.js";
+import { disposeWithoutLeaks, loadTestImage, makeFixture, runToExit, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason();
 const image = "filesystem:1";
@@ -25,12 +25,7 @@ describe.skipIf(skip !== undefined)(`container filesystem${skip ? ` (skipped: ${
       config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"], Volumes: { "/declared": {} } },
     });
   }, 120_000);
-  afterAll(async () => {
-    if (fixture === undefined) return;
-    const ids = knownIds(fixture, created);
-    await fixture.dispose();
-    expect(findLeaks(fixture, ids)).toEqual(noLeaks);
-  });
+  afterAll(() => disposeWithoutLeaks(fixture, created));
 
   const run = async (spec: Parameters<Fixture["engine"]["containers"]["create"]>[0]): ReturnType<typeof runToExit> => {
     const result = await runToExit(fixture.engine, spec);

@@ -15,6 +15,7 @@ import {
   type Leftover,
   type OciImageConfig,
 } from "../../../src/runtime/index.js";
+import { expect } from "vitest";
 import { buildImage, makeLayer, tarDirectory, writeOciLayout, type LayerBlob } from "../../support/images.js";
 import { buildRootfs, rootfsSkipReason } from "../../support/rootfs.js";
 
@@ -142,6 +143,14 @@ export function findLeaks(fixture: Fixture, containerIds: readonly string[]): Le
 export async function leftoversOf(fixture: Fixture, ids: readonly string[]): Promise<Leftover[]> {
   const mentions = (leftover: Leftover, id: string): boolean => leftover.name.includes(id.slice(0, 10)) || leftover.reason.includes(id.slice(0, 12));
   return (await fixture.engine.system.check()).filter((leftover) => ids.some((id) => mentions(leftover, id)));
+}
+
+/** A test file's afterAll: remove the fixture's roots and everything in them, then prove nothing of these containers is left. */
+export async function disposeWithoutLeaks(fixture: Fixture | undefined, created: readonly string[]): Promise<void> {
+  if (fixture === undefined) return;
+  const ids = knownIds(fixture, created);
+  await fixture.dispose();
+  expect(findLeaks(fixture, ids)).toEqual(noLeaks);
 }
 
 export const noLeaks: Leaks = { mounts: [], cgroups: [], shims: [] };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BerthError } from "../../../src/errors.js";
 import { detectCgroups, containerCgroupDirectories } from "../../../src/runtime/index.js";
 import { capabilityMask, type ProbeReport } from "../../support/bundle.js";
-import { eventually, findLeaks, knownIds, loadTestImage, logText, makeFixture, mountsUnder, noLeaks, runToExit, skipReason, type Fixture } from "./harness.js";
+import { disposeWithoutLeaks, eventually, findLeaks, loadTestImage, logText, makeFixture, mountsUnder, noLeaks, runToExit, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason();
 const image = "lifecycle:1";
@@ -26,12 +26,7 @@ describe.skipIf(skip !== undefined)(`container lifecycle${skip ? ` (skipped: ${s
       },
     });
   }, 120_000);
-  afterAll(async () => {
-    if (fixture === undefined) return;
-    const ids = knownIds(fixture, created);
-    await fixture.dispose();
-    expect(findLeaks(fixture, ids)).toEqual(noLeaks);
-  });
+  afterAll(() => disposeWithoutLeaks(fixture, created));
 
   const run = async (spec: Parameters<Fixture["engine"]["containers"]["create"]>[0]): ReturnType<typeof runToExit> => {
     const result = await runToExit(fixture.engine, spec);

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeReport } from "../../support/bundle.js";
-import { findLeaks, knownIds, loadTestImage, makeFixture, noLeaks, runToExit, skipReason, type Fixture } from "./harness.js";
+import { disposeWithoutLeaks, loadTestImage, makeFixture, runToExit, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason();
 const image = "limits:1";
@@ -16,12 +16,7 @@ describe.skipIf(skip !== undefined)(`limits and security${skip ? ` (skipped: ${s
     fixture = makeFixture("limits");
     await loadTestImage(fixture, { name: image });
   }, 120_000);
-  afterAll(async () => {
-    if (fixture === undefined) return;
-    const ids = knownIds(fixture, created);
-    await fixture.dispose();
-    expect(findLeaks(fixture, ids)).toEqual(noLeaks);
-  });
+  afterAll(() => disposeWithoutLeaks(fixture, created));
 
   const run = async (spec: Parameters<Fixture["engine"]["containers"]["create"]>[0]): ReturnType<typeof runToExit> => {
     const result = await runToExit(fixture.engine, spec);

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { timeToNanoseconds } from "../../../src/runtime/container/log-time.js";
 import { detectCgroups, isFrozen, type LogEntry } from "../../../src/runtime/index.js";
-import { eventually, findLeaks, knownIds, loadTestImage, logText, makeFixture, noLeaks, skipReason, type Fixture } from "./harness.js";
+import { disposeWithoutLeaks, eventually, loadTestImage, logText, makeFixture, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason();
 const image = "processes:1";
@@ -22,12 +22,7 @@ describe.skipIf(skip !== undefined)(`running containers${skip ? ` (skipped: ${sk
     sleeper = id;
     await fixture.engine.containers.start(id);
   }, 120_000);
-  afterAll(async () => {
-    if (fixture === undefined) return;
-    const ids = knownIds(fixture, created);
-    await fixture.dispose();
-    expect(findLeaks(fixture, ids)).toEqual(noLeaks);
-  });
+  afterAll(() => disposeWithoutLeaks(fixture, created));
 
   it("execs in the container's namespaces with its environment, plus the exec's", async () => {
     const result = await fixture.engine.containers.exec("sleeper", {
