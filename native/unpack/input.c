@@ -9,6 +9,17 @@
 static const unsigned char gzip_magic[2] = {0x1f, 0x8b};
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
+int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error) {
+  while (size > 0) {
+    ssize_t written = write(fd, bytes, size);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return fail(error, errno, "write: %s", strerror(errno));
+    bytes += written;
+    size -= (size_t)written;
+  }
+  return 0;
+}
+
 // Reads more compressed bytes, keeping the unread ones. Returns the number added (0 at EOF).
 static ssize_t fill_raw(struct input *input, struct unpack_error *error) {
   if (input->raw_eof) return 0;
@@ -19,9 +30,21 @@ static ssize_t fill_raw(struct input *input, struct unpack_error *error) {
   }
   if (input->raw_length == sizeof input->raw) return fail(error, 0, "read layer: internal buffer full");
   for (;;) {
-    ssize_t count = read(input->fd, input->raw + input->raw_length, sizeof input->raw - input->raw_length);
+    bool replaying = input->blob_fd >= 0 && !input->blob_replayed;
+    unsigned char *fresh = input->raw + input->raw_length;
+    ssize_t count = read(replaying ? input->blob_fd : input->fd, fresh, sizeof input->raw - input->raw_length);
     if (count < 0 && errno == EINTR) continue;
-    if (count < 0) return fail(error, errno, "read layer stream: %s", strerror(errno));
+    if (count < 0) return fail(error, errno, "read layer stream%s: %s", replaying ? " (kept blob)" : "", strerror(errno));
+    if (replaying && count == 0) {
+      // The file's offset is now its end: the stream's bytes are appended from here.
+      input->blob_replayed = true;
+      continue;
+    }
+    if (input->blob_fd >= 0 && count > 0) {
+      if (!replaying && write_all(input->blob_fd, fresh, (size_t)count, error) < 0) return -1;
+      sha256_update(&input->blob_hash, fresh, (size_t)count);
+      input->blob_total += (uint64_t)count;
+    }
     if (count == 0) input->raw_eof = true;
     input->raw_length += (size_t)count;
     return count;
@@ -32,10 +55,12 @@ static size_t raw_available(const struct input *input) {
   return input->raw_length - input->raw_position;
 }
 
-int input_open(struct input *input, int fd, struct unpack_error *error) {
+int input_open(struct input *input, int fd, int blob_fd, struct unpack_error *error) {
   memset(input, 0, sizeof *input);
   input->fd = fd;
+  input->blob_fd = blob_fd;
   sha256_init(&input->hash);
+  sha256_init(&input->blob_hash);
   while (raw_available(input) < sizeof zstd_magic && !input->raw_eof) {
     if (fill_raw(input, error) < 0) return -1;
   }
@@ -208,4 +233,12 @@ int input_drain(struct input *input, struct unpack_error *error) {
     if (count < 0) return -1;
     if (count == 0) return 0;
   }
+}
+
+int input_drain_raw(struct input *input, struct unpack_error *error) {
+  while (!input->raw_eof) {
+    input->raw_position = input->raw_length; // consumed: only the digest wants these bytes
+    if (fill_raw(input, error) < 0) return -1;
+  }
+  return 0;
 }

@@ -1,9 +1,18 @@
 // berth-unpack: applies one image layer (a tar stream: plain, gzip or zstd, detected by magic)
 // to a directory, as overlayfs lower layers need it, and reports the layer's diff_id.
 //
-//   berth-unpack [--no-devices] DIR   apply stdin to DIR (which must exist); on success print
+//   berth-unpack [--no-devices] [--blob FILE] DIR
+//                                      apply stdin to DIR (which must exist); on success print
 //                                      "sha256:<hex>\n<bytes>\n": the digest of the whole
-//                                      uncompressed stream and the bytes of content written
+//                                      uncompressed stream and the bytes of content written.
+//                                      With --blob, the compressed stream is also kept in FILE
+//                                      (a download unpacked as it arrives): bytes FILE already
+//                                      holds are read first, stdin's are appended, FILE is
+//                                      synced, and two more lines follow: "sha256:<hex>\n<bytes>\n"
+//                                      of the whole of FILE. The caller verifies that digest.
+//                                      When applying fails, the rest of stdin is still kept
+//                                      and "blob sha256:<hex>\n<bytes>\n" is printed before the
+//                                      error status, so the caller can check the bytes first.
 //   berth-unpack --digest              print only the digest line (nothing is written)
 //   berth-unpack --decompress          write the uncompressed stream to stdout
 //
@@ -12,10 +21,10 @@
 // temporary directory and discards it on failure, so a refused layer leaves nothing behind.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "unpack.h"
 
@@ -51,36 +60,38 @@ static int report(const struct unpack_error *error) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: berth-unpack [--no-devices] DIR | --digest | --decompress  (layer stream on stdin)\n");
+  fprintf(stderr, "usage: berth-unpack [--no-devices] [--blob FILE] DIR | --digest | --decompress  (layer stream on stdin)\n");
   return 2;
-}
-
-static int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error) {
-  while (size > 0) {
-    ssize_t written = write(fd, bytes, size);
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) return fail(error, errno, "write: %s", strerror(errno));
-    bytes += written;
-    size -= (size_t)written;
-  }
-  return 0;
 }
 
 int main(int argc, char **argv) {
   enum { MODE_APPLY, MODE_DIGEST, MODE_DECOMPRESS } mode = MODE_APPLY;
   struct apply_options options = {.allow_devices = true};
   const char *target = NULL;
+  const char *blob = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--no-devices") == 0) options.allow_devices = false;
+    else if (strcmp(argv[i], "--blob") == 0 && i + 1 < argc && blob == NULL) blob = argv[++i];
     else if (strcmp(argv[i], "--digest") == 0) mode = MODE_DIGEST;
     else if (strcmp(argv[i], "--decompress") == 0) mode = MODE_DECOMPRESS;
     else if (argv[i][0] == '-' || target != NULL) return usage();
     else target = argv[i];
   }
-  if ((mode == MODE_APPLY) != (target != NULL)) return usage();
+  if ((mode == MODE_APPLY) != (target != NULL) || (blob != NULL && mode != MODE_APPLY)) return usage();
 
   struct unpack_error error = {0};
-  if (input_open(&input, STDIN_FILENO, &error) < 0) return report(&error);
+  AUTO_FD blob_fd = -1;
+  if (blob != NULL) {
+    blob_fd = open(blob, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (blob_fd < 0) {
+      fail(&error, errno, "open %s: %s", blob, strerror(errno));
+      return report(&error);
+    }
+    // A download arrives through a pipe in 64 KiB writes; a larger pipe means fewer wake-ups.
+    struct stat stdin_status;
+    if (fstat(STDIN_FILENO, &stdin_status) == 0 && S_ISFIFO(stdin_status.st_mode)) (void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+  }
+  if (input_open(&input, STDIN_FILENO, blob_fd, &error) < 0) return report(&error);
   int status = 0;
   struct apply_stats stats = {0};
   if (mode == MODE_DECOMPRESS) {
@@ -104,10 +115,24 @@ int main(int argc, char **argv) {
     } else {
       status = apply_layer(&input, root, &options, &stats, &error);
       if (status == 0) status = input_drain(&input, &error);
+      if (status == 0 && blob_fd >= 0) status = input_drain_raw(&input, &error);
       if (status == 0 && syncfs(root) < 0) status = fail(&error, errno, "sync %s: %s", target, strerror(errno));
+      if (status == 0 && blob_fd >= 0 && fsync(blob_fd) < 0) status = fail(&error, errno, "sync %s: %s", blob, strerror(errno));
     }
   }
+  if (status < 0 && blob_fd >= 0) {
+    // The blob is still kept whole and digested: the caller checks the digest first, so that
+    // bytes damaged on the way are reported as such rather than as a broken layer.
+    struct unpack_error drain_error = {0};
+    if (input_drain_raw(&input, &drain_error) < 0 || fsync(blob_fd) < 0) blob_fd = -1;
+  }
   if (status < 0) {
+    if (blob_fd >= 0) {
+      char blob_hex[65];
+      sha256_hex(&input.blob_hash, blob_hex);
+      printf("blob sha256:%s\n%llu\n", blob_hex, (unsigned long long)input.blob_total);
+      fflush(stdout);
+    }
     input_close(&input);
     return report(&error);
   }
@@ -116,6 +141,10 @@ int main(int argc, char **argv) {
   input_close(&input);
   if (mode == MODE_DIGEST) printf("sha256:%s\n", hex);
   if (mode == MODE_APPLY) printf("sha256:%s\n%llu\n", hex, (unsigned long long)stats.content_bytes);
+  if (blob_fd >= 0) {
+    sha256_hex(&input.blob_hash, hex);
+    printf("sha256:%s\n%llu\n", hex, (unsigned long long)input.blob_total);
+  }
   if (fflush(stdout) != 0) return 1;
   return 0;
 }

@@ -38,6 +38,9 @@ static inline void free_pointer(void *pointer) {
 #define AUTO_FD __attribute__((cleanup(close_fd))) int
 #define AUTO_FREE __attribute__((cleanup(free_pointer)))
 
+// All of `size` bytes, retrying short writes and EINTR.
+int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error);
+
 // ---------------------------------------------------------------- sha256
 struct sha256 {
   uint32_t state[8];
@@ -70,9 +73,17 @@ struct input {
   bool finished;
   struct sha256 hash;
   uint64_t total; // decompressed bytes delivered so far
+  // --blob: the compressed stream is also kept in a file (a download being unpacked as it
+  // arrives). Bytes already in the file (an interrupted download) are read back first; the
+  // stream's bytes are appended after them. Every byte of the file passes through blob_hash.
+  int blob_fd;
+  bool blob_replayed;
+  struct sha256 blob_hash;
+  uint64_t blob_total;
 };
 
-int input_open(struct input *input, int fd, struct unpack_error *error);
+// `blob_fd` is -1, or the file that keeps the compressed stream (see struct input).
+int input_open(struct input *input, int fd, int blob_fd, struct unpack_error *error);
 void input_close(struct input *input);
 // Up to `size` decompressed bytes; 0 at the end of the stream.
 ssize_t input_read(struct input *input, void *buffer, size_t size, struct unpack_error *error);
@@ -81,6 +92,8 @@ int input_read_exact(struct input *input, void *buffer, size_t size, const char 
 int input_skip(struct input *input, uint64_t size, const char *what, struct unpack_error *error);
 // Reads to the end, so the digest covers the whole stream (trailing zero blocks included).
 int input_drain(struct input *input, struct unpack_error *error);
+// Reads the compressed stream to its end (a blob's digest covers every byte of it).
+int input_drain_raw(struct input *input, struct unpack_error *error);
 
 // ---------------------------------------------------------------- tar
 struct xattr {

@@ -239,6 +239,8 @@ export interface ProxyOptions {
   cutBlobOnce?: string;
   /** Flip one byte in every response body of this blob. */
   corruptBlob?: string;
+  /** Drop the Range header of the first ranged GET of this blob, so the registry answers 200 with all of it. */
+  ignoreRangeOnce?: string;
   /** Answer 404 MANIFEST_UNKNOWN / BLOB_UNKNOWN for every request under /v2/<repository>/. */
   hideRepository?: string;
 }
@@ -258,6 +260,7 @@ export async function startProxy(targetHost: string, options: ProxyOptions = {})
   const [targetHostname, targetPort] = targetHost.split(":");
   const agent = new http.Agent({ keepAlive: true });
   let cutDone = false;
+  let rangeIgnored = false;
   const server = http.createServer((incoming, outgoing) => {
     const record: ProxiedRequest = {
       method: incoming.method ?? "",
@@ -273,8 +276,13 @@ export async function startProxy(targetHost: string, options: ProxyOptions = {})
       incoming.resume();
       return;
     }
+    const headers = { ...incoming.headers };
+    if (!rangeIgnored && options.ignoreRangeOnce !== undefined && record.range !== undefined && record.path.endsWith(options.ignoreRangeOnce)) {
+      rangeIgnored = true;
+      delete headers.range;
+    }
     const upstream = http.request(
-      { host: targetHostname, port: Number(targetPort), method: incoming.method, path: incoming.url, headers: incoming.headers, agent },
+      { host: targetHostname, port: Number(targetPort), method: incoming.method, path: incoming.url, headers, agent },
       (answer) => {
         record.status = answer.statusCode;
         const isBlobGet = record.method === "GET" && /\/blobs\/sha256:/.test(record.path);

@@ -16,7 +16,7 @@ import {
   type StoreLayout,
 } from "./layout.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
-import { applyLayer } from "./unpacker.js";
+import { applyLayer, type AppliedLayer } from "./unpacker.js";
 
 /** Unpacking a big layer can take a while: a second process waits this long for the first. */
 const layerLockTimeoutMs = 30 * 60 * 1000;
@@ -34,14 +34,23 @@ export function temporaryDirectory(layout: StoreLayout, kind: string): string {
   return mkdtempSync(path.join(layout.temporaryDirectory, `${kind}-${process.pid}-`));
 }
 
+/** Where a layer's files go inside its directory. */
+export function layerDiffDirectory(directory: string): string {
+  return path.join(directory, "diff");
+}
+
 /**
  * Unpacks a layer into `<directory>/diff` and writes `<directory>/layer.json`; the diff id is
  * checked against the spec. `directory` must exist and be empty.
  */
 export async function unpackLayerInto(directory: string, spec: LayerSpec): Promise<LayerRecord> {
-  const diff = path.join(directory, "diff");
+  const diff = layerDiffDirectory(directory);
   mkdirSync(diff, { mode: 0o755 });
-  const applied = await applyLayer(spec.blobFile, diff, { layer: spec.diffId });
+  return recordAppliedLayer(directory, spec, await applyLayer(spec.blobFile, diff, { layer: spec.diffId }));
+}
+
+/** Writes `<directory>/layer.json` for a layer applied into `<directory>/diff`, once its diff id is checked. */
+export function recordAppliedLayer(directory: string, spec: Omit<LayerSpec, "blobFile">, applied: AppliedLayer): LayerRecord {
   if (applied.diffId !== spec.diffId) throw digestMismatch(`layer ${spec.diffId}`, spec.diffId, applied.diffId);
   const record: LayerRecord = { chainId: spec.chainId, diffId: spec.diffId, parent: spec.parent, size: applied.size };
   writeJsonAtomic(layerRecordFile(directory), record);

@@ -1,8 +1,9 @@
 // The bridge to native/unpack (berth-unpack): apply a layer blob to a directory, digest a blob's
-// uncompressed stream, or decompress it to a file. The blob reaches the program as its stdin
-// file descriptor, so layer bytes never pass through Node.
+// uncompressed stream, or decompress it to a file. A stored blob reaches the program as its
+// stdin file descriptor, so its bytes never pass through Node; a blob still downloading is
+// piped in as it arrives (`--blob`), and the program keeps, digests and unpacks it at once.
 
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,4 +95,77 @@ export async function layerDiffId(blobPath: string, layer: string): Promise<stri
 export async function decompressLayer(blobPath: string, outputFile: string, layer: string): Promise<void> {
   const result = await run(["--decompress"], blobPath, outputFile);
   if (result.status !== 0) throw failure(result, layer);
+}
+
+/** A layer applied from a blob that is still arriving, and what the kept blob file holds. */
+export interface StreamedLayer {
+  /** The layer as applied; undefined when applying failed (`failure` says why). */
+  readonly applied: AppliedLayer | undefined;
+  readonly failure: ImageError | undefined;
+  /** sha256 and size of the whole blob file: check these before trusting `applied` or `failure`. */
+  readonly blobDigest: string;
+  readonly blobSize: number;
+}
+
+/** `berth-unpack --blob FILE DIR` fed through a pipe, one chunk of the download at a time. */
+export interface StreamingApply {
+  /** Queues a chunk; false when the pipe is full (wait for `drained()`). */
+  write(chunk: Buffer): boolean;
+  /** Resolves when the pipe takes more, or the program has gone. */
+  drained(): Promise<void>;
+  /** No more bytes: waits for the program and reads its report. */
+  finish(): Promise<StreamedLayer>;
+  /** Stops the program (a download given up or started over); resolves once it has exited. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Starts applying the layer whose blob is being written to `blobFile` (bytes already there are
+ * read back first, as after an interrupted download) into the existing directory `target`.
+ */
+export function startStreamingApply(blobFile: string, target: string, options: { layer: string; allowDevices?: boolean }): StreamingApply {
+  const args = [...(options.allowDevices === false ? ["--no-devices"] : []), "--blob", blobFile, target];
+  const child: ChildProcess = spawn(unpackerPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
+  const stdin = child.stdin as NonNullable<ChildProcess["stdin"]>;
+  // A program that stopped early closes the pipe: its exit status says why, not EPIPE.
+  stdin.on("error", () => undefined);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<RunResult>((resolve) => {
+    child.on("error", (error) => resolve({ status: null, stdout, stderr: `berth-unpack: ${error.message}` }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+  return {
+    write: (chunk) => stdin.write(chunk),
+    drained: () => Promise.race([new Promise<void>((resolve) => stdin.once("drain", () => resolve())), exited.then(() => undefined)]),
+    async finish() {
+      stdin.end();
+      const result = await exited;
+      return streamedLayer(result, options.layer);
+    },
+    async abort() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+function streamedLayer(result: RunResult, layer: string): StreamedLayer {
+  const lines = result.stdout.trim().split("\n");
+  const blobLine = (digestLine: string | undefined, sizeLine: string | undefined): { blobDigest: string; blobSize: number } | undefined =>
+    digestLine !== undefined && /^sha256:[a-f0-9]{64}$/.test(digestLine) && /^\d+$/.test(sizeLine ?? "") ? { blobDigest: digestLine, blobSize: Number(sizeLine) } : undefined;
+  if (result.status === 0) {
+    const [diffId, size, digestLine, sizeLine] = lines;
+    const blob = blobLine(digestLine, sizeLine);
+    if (diffId !== undefined && /^sha256:[a-f0-9]{64}$/.test(diffId) && blob !== undefined) {
+      return { applied: { diffId, size: Number(size ?? 0) }, failure: undefined, ...blob };
+    }
+    throw new ImageError(ImageErrorCode.layer, `layer ${layer}: unexpected output from berth-unpack`);
+  }
+  // A failed apply still reports the kept blob ("blob sha256:…"), unless keeping it failed too.
+  const blob = blobLine(lines[0]?.replace(/^blob /, ""), lines[1]);
+  if (lines[0]?.startsWith("blob ") !== true || blob === undefined) throw failure(result, layer);
+  return { applied: undefined, failure: failure(result, layer), ...blob };
 }

@@ -3,7 +3,7 @@
 // plain layers, a corrupted blob, a connection dropped mid-blob, mirrors that lack an image or
 // refuse connections, missing tags and repositories, and two pulls of one image at once.
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openImageStore, sha256Of, type ImageStore, type PullProgressEvent } from "../../../src/runtime/image/index.js";
@@ -245,6 +245,61 @@ describe.skipIf(!ready)("registry pull (needs root and docker-registry + skopeo)
     } finally {
       await cutting.stop();
     }
+  });
+
+  it("starts over, layer and all, when the registry answers a resumed request with the whole blob", async () => {
+    const big = tinyImage("restarted", { size: 3_000_000 });
+    await putImage(registry.host, "restart/app", "1", big);
+    const layerDigest = big.layers[0]?.digest as string;
+    const misbehaving = await startProxy(registry.host, { cutBlobOnce: layerDigest, ignoreRangeOnce: layerDigest });
+    try {
+      const { store, stateRoot } = freshStore();
+      const result = await store.pull(`${misbehaving.host}/restart/app:1`, { environment });
+      expect(result.imageId).toBe(big.configDigest);
+      const gets = misbehaving.blobGets(layerDigest);
+      expect(gets.map((get) => [get.range === undefined, get.status])).toEqual([
+        [true, 200],
+        [false, 200],
+      ]);
+      expect(sha256Of(readFileSync(path.join(stateRoot, "blobs", "sha256", layerDigest.slice(7))))).toBe(layerDigest);
+      const [layerDirectory] = listing(path.join(stateRoot, "layers"));
+      expect(readFileSync(path.join(stateRoot, "layers", layerDirectory as string, "diff", "restarted.txt")).equals(Buffer.alloc(3_000_000, "restarted"))).toBe(true);
+    } finally {
+      await misbehaving.stop();
+    }
+  });
+
+  it("continues a download an earlier process left half done, replaying the bytes it already has", async () => {
+    const big = tinyImage("interrupted", { size: 2_000_000 });
+    await putImage(registry.host, "interrupted/app", "1", big);
+    const layerDigest = big.layers[0]?.digest as string;
+    const blob = readFileSync(registryBlobFile(registry, layerDigest));
+    const { store, stateRoot } = freshStore();
+    const downloads = path.join(stateRoot, "tmp", "downloads");
+    mkdirSync(downloads, { recursive: true });
+    const held = Math.floor(blob.length / 3);
+    writeFileSync(path.join(downloads, `${layerDigest.slice(7)}.partial`), blob.subarray(0, held));
+    proxy.clear();
+    const result = await store.pull(`${proxy.host}/interrupted/app:1`, { environment });
+    expect(result.imageId).toBe(big.configDigest);
+    expect(proxy.blobGets(layerDigest).map((get) => get.range)).toEqual([`bytes=${held}-`]);
+    const [layerDirectory] = listing(path.join(stateRoot, "layers"));
+    expect(readFileSync(path.join(stateRoot, "layers", layerDirectory as string, "diff", "interrupted.txt")).equals(Buffer.alloc(2_000_000, "interrupted"))).toBe(true);
+  });
+
+  it("reports a hostile layer as refused once its bytes match their digest, and stores nothing", async () => {
+    const hostile = buildImage({
+      layers: [makeLayer(tarEntries([{ header: { name: "../escaped.txt", type: "file", mode: 0o644 }, content: Buffer.alloc(400_000, "x") }]), "gzip")],
+    });
+    await putImage(registry.host, "hostile/app", "1", hostile);
+    const { store, stateRoot } = freshStore();
+    const failure = await rejection(store.pull(`${registry.host}/hostile/app:1`, { environment }));
+    expect(failure.code).toBe("E_IMAGE_LAYER_UNSAFE");
+    expect(failure.message).toContain("../escaped.txt");
+    expect(listing(path.join(stateRoot, "blobs", "sha256"))).toEqual([]);
+    expect(listing(path.join(stateRoot, "layers"))).toEqual([]);
+    const everything = readdirSync(stateRoot, { recursive: true }) as string[];
+    expect(everything.filter((name) => name.endsWith("escaped.txt"))).toEqual([]);
   });
 
   it("falls back from a mirror that lacks the image, and from one that refuses connections, to the upstream", async () => {

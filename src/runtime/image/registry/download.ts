@@ -2,6 +2,9 @@
 // `Range: bytes=N-` after a dropped connection (206 must continue at N; a 200 starts over),
 // retried with backoff, and renamed to tmp/downloads/<hex> only once the sha256 and size match.
 // Nothing unverified ever reaches blobs/; the pull moves verified downloads there when it commits.
+// A layer blob can be unpacked as it arrives (`unpackInto`): berth-unpack then writes the partial
+// file, hashes it and applies the layer in one pass on another core, and the layer is trusted
+// only once the blob's digest is checked.
 //
 // One download per blob, however many pulls want it: calls in this process share a promise, and
 // processes take a per-blob lock file (locks/download-<hex>.lock). Whoever gets the lock second
@@ -21,14 +24,16 @@ import {
   renameSync,
   rmSync,
   statSync,
+  truncateSync,
   writeSync,
 } from "node:fs";
 import path from "node:path";
 import { withLock } from "../../state.js";
 import { digestHex } from "../digest.js";
-import { ImageErrorCode, RegistryError } from "../errors.js";
+import { ImageError, ImageErrorCode, RegistryError } from "../errors.js";
 import { createHash } from "../hash.js";
 import { blobPath, type StoreLayout } from "../layout.js";
+import { startStreamingApply, type AppliedLayer } from "../unpacker.js";
 import { responseError, type RegistryClient } from "./client.js";
 import { backoffDelay, decideResume, isRetryableStatus, rangeHeader } from "./resume.js";
 import { isNetworkFailure } from "./transport.js";
@@ -50,6 +55,8 @@ export interface BlobDownload {
   readonly scopes: readonly string[];
   readonly retry?: RetryPolicy;
   readonly onProgress?: (event: DownloadProgress) => void;
+  /** Apply the layer into this (existing, empty) directory while the blob arrives. */
+  readonly unpackInto?: { readonly directory: string; readonly layer: string };
 }
 
 export type DownloadProgress =
@@ -64,6 +71,8 @@ export interface DownloadedBlob {
   readonly fetched: boolean;
   /** Ranged requests this download resumed with. */
   readonly resumes: number;
+  /** The layer as applied into `unpackInto`; absent when this call did not fetch the blob. */
+  readonly applied?: AppliedLayer;
 }
 
 export function downloadsDirectory(layout: StoreLayout): string {
@@ -88,7 +97,7 @@ export function downloadBlob(layout: StoreLayout, download: BlobDownload): Promi
   const pending = inFlight.get(key);
   if (pending !== undefined) {
     download.onProgress?.({ status: "waiting" });
-    return pending.then((blob) => ({ ...blob, fetched: false, resumes: 0 }));
+    return pending.then((blob) => ({ file: blob.file, fetched: false, resumes: 0 }));
   }
   const work = lockedDownload(layout, download).finally(() => inFlight.delete(key));
   inFlight.set(key, work);
@@ -120,31 +129,121 @@ function digestMismatchError(download: BlobDownload, actual: string, size: numbe
   });
 }
 
-/** What a download holds so far: bytes in the partial file and their running hash. */
-interface Held {
-  bytes: number;
-  hash: ReturnType<typeof createHash>;
+/** Where a download's bytes go as they arrive. */
+interface BlobSink {
+  /** Bytes held so far, earlier attempts' included: a resumed request starts here. */
+  readonly bytes: number;
+  /** Takes a chunk; returns a promise when it wants no more until that settles. */
+  append(chunk: Buffer): Promise<void> | undefined;
+  /** Drops everything held (the registry answered a ranged request with the whole blob). */
+  restart(): Promise<void>;
+  /** Every byte is in: the digest and size of what is held (synced to disk), and the layer if one was applied. */
+  finish(): Promise<HeldBlob>;
+  /** Releases the file and stops any program; the partial file stays for a later resume. */
+  close(): Promise<void>;
+}
+
+interface HeldBlob {
+  readonly digest: string;
+  readonly size: number;
+  readonly applied?: AppliedLayer | undefined;
+  /** Why the layer could not be applied; reported only once the digest is known to be right. */
+  readonly failure?: ImageError | undefined;
+}
+
+/** The partial file, written and hashed here. */
+function openFileSink(partial: string, limit: number): BlobSink {
+  const fd = openSync(partial, constants.O_RDWR | constants.O_CREAT, 0o600);
+  let bytes = fstatSync(fd).size;
+  if (bytes > limit) ftruncateSync(fd, (bytes = 0));
+  let hash = createHash("sha256");
+  hashExisting(fd, bytes, hash);
+  return {
+    get bytes() {
+      return bytes;
+    },
+    append(chunk) {
+      let written = 0;
+      while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written, bytes + written);
+      hash.update(chunk);
+      bytes += chunk.length;
+      return undefined;
+    },
+    async restart() {
+      ftruncateSync(fd, (bytes = 0));
+      hash = createHash("sha256");
+    },
+    async finish() {
+      fsyncSync(fd);
+      return { digest: `sha256:${hash.digest("hex")}`, size: bytes };
+    },
+    async close() {
+      closeSync(fd);
+    },
+  };
+}
+
+/** The partial file, written, hashed and applied as a layer by berth-unpack as bytes arrive. */
+function openUnpackSink(partial: string, limit: number, target: { readonly directory: string; readonly layer: string }): BlobSink {
+  let bytes = existsSync(partial) ? statSync(partial).size : 0;
+  if (bytes > limit) truncateSync(partial, (bytes = 0));
+  let program = startStreamingApply(partial, target.directory, { layer: target.layer });
+  return {
+    get bytes() {
+      return bytes;
+    },
+    append(chunk) {
+      bytes += chunk.length;
+      return program.write(chunk) ? undefined : program.drained();
+    },
+    async restart() {
+      await program.abort();
+      truncateSync(partial, (bytes = 0));
+      rmSync(target.directory, { recursive: true, force: true });
+      mkdirSync(target.directory, { mode: 0o755 });
+      program = startStreamingApply(partial, target.directory, { layer: target.layer });
+    },
+    async finish() {
+      const streamed = await program.finish();
+      return { digest: streamed.blobDigest, size: streamed.blobSize, applied: streamed.applied, failure: streamed.failure };
+    },
+    close: () => program.abort(),
+  };
 }
 
 /**
- * Streams the response body into `fd` after the held bytes, hashing as it goes. `held` advances
- * with every chunk, so after a dropped connection it says exactly where to resume.
+ * Streams the response body into the sink, pausing while the sink catches up. The sink's byte
+ * count advances with every chunk, so after a dropped connection it says where to resume.
  */
-function appendBody(body: NodeJS.ReadableStream, fd: number, held: Held, limit: number, onData: (held: number) => void): Promise<void> {
+function appendBody(body: NodeJS.ReadableStream, sink: BlobSink, limit: number, onData: (bytes: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
+    let waiting: Promise<void> | undefined;
+    const stop = (error: unknown): void => {
+      (body as unknown as { destroy(): void }).destroy();
+      reject(error);
+    };
     body.on("data", (chunk: Buffer) => {
-      if (held.bytes + chunk.length > limit) {
-        (body as unknown as { destroy(): void }).destroy();
-        reject(new Error(`more bytes than the ${limit} announced`));
+      if (sink.bytes + chunk.length > limit) {
+        stop(new Error(`more bytes than the ${limit} announced`));
         return;
       }
-      let written = 0;
-      while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written, held.bytes + written);
-      held.hash.update(chunk);
-      held.bytes += chunk.length;
-      onData(held.bytes);
+      let pending: Promise<void> | undefined;
+      try {
+        pending = sink.append(chunk);
+      } catch (error) {
+        stop(error);
+        return;
+      }
+      onData(sink.bytes);
+      if (pending !== undefined) {
+        body.pause();
+        waiting = pending.then(() => {
+          waiting = undefined;
+          body.resume();
+        });
+      }
     });
-    body.on("end", () => resolve());
+    body.on("end", () => void (waiting ?? Promise.resolve()).then(() => resolve()));
     body.on("error", reject);
     body.on("aborted", () => reject(Object.assign(new Error("connection closed mid-body"), { code: "ECONNRESET" })));
   });
@@ -168,21 +267,13 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
   mkdirSync(directory, { recursive: true });
   const finalFile = verifiedDownloadPath(layout, download.digest);
   const partial = `${finalFile}.partial`;
-  const fd = openSync(partial, constants.O_RDWR | constants.O_CREAT, 0o600);
+  const sink = download.unpackInto === undefined ? openFileSink(partial, download.size) : openUnpackSink(partial, download.size, download.unpackInto);
   let resumes = 0;
   try {
-    const held: Held = { bytes: fstatSync(fd).size, hash: createHash("sha256") };
-    if (held.bytes > download.size) ftruncateSync(fd, (held.bytes = 0));
-    hashExisting(fd, held.bytes, held.hash);
-    const restart = (): void => {
-      ftruncateSync(fd, 0);
-      held.bytes = 0;
-      held.hash = createHash("sha256");
-    };
     let failures = 0;
     for (;;) {
-      if (held.bytes === download.size) break;
-      const range = rangeHeader(held.bytes);
+      if (sink.bytes === download.size) break;
+      const range = rangeHeader(sink.bytes);
       if (range !== undefined) resumes++;
       let failure: unknown;
       try {
@@ -193,7 +284,7 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
           scopes: download.scopes,
           followRedirects: true,
         });
-        const decision = decideResume(held.bytes, response.status, response.header("content-range"), download.size);
+        const decision = decideResume(sink.bytes, response.status, response.header("content-range"), download.size);
         if (decision.action === "fail") {
           const error = await responseError(response, download.client.name, `blob ${download.digest}`);
           if (!isRetryableStatus(response.status)) throw error;
@@ -203,13 +294,13 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
           break;
         } else if (decision.action === "refetch") {
           response.discard();
-          restart();
+          await sink.restart();
           continue;
         } else {
-          if (decision.action === "restart") restart();
-          await appendBody(response.body, fd, held, download.size, (current) => download.onProgress?.({ status: "downloading", current, total: download.size }));
-          if (held.bytes !== download.size) {
-            throw Object.assign(new Error(`connection closed after ${held.bytes} of ${download.size} bytes`), { code: "ECONNRESET" });
+          if (decision.action === "restart") await sink.restart();
+          await appendBody(response.body, sink, download.size, (current) => download.onProgress?.({ status: "downloading", current, total: download.size }));
+          if (sink.bytes !== download.size) {
+            throw Object.assign(new Error(`connection closed after ${sink.bytes} of ${download.size} bytes`), { code: "ECONNRESET" });
           }
           break;
         }
@@ -231,16 +322,17 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
       await sleep(delayMs);
     }
     download.onProgress?.({ status: "verifying" });
-    const actual = `sha256:${held.hash.digest("hex")}`;
-    if (actual !== download.digest || held.bytes !== download.size) {
+    const held = await sink.finish();
+    if (held.digest !== download.digest || held.size !== download.size) {
       rmSync(partial, { force: true });
-      throw digestMismatchError(download, actual, held.bytes);
+      throw digestMismatchError(download, held.digest, held.size);
     }
-    fsyncSync(fd);
     renameSync(partial, finalFile);
-    return { file: finalFile, fetched: true, resumes };
+    // The bytes are the registry's own: a layer that does not apply is broken at its source.
+    if (held.failure !== undefined) throw held.failure;
+    return { file: finalFile, fetched: true, resumes, ...(held.applied === undefined ? {} : { applied: held.applied }) };
   } finally {
-    closeSync(fd);
+    await sink.close();
   }
 }
 

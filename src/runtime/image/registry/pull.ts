@@ -12,7 +12,7 @@ import { hasBlob, installBlob, stageBlobFromBytes } from "../blobs.js";
 import { mapLimit } from "../concurrency.js";
 import { chainIds, digestHex, isSha256Digest, sha256Of } from "../digest.js";
 import { ImageError, ImageErrorCode, RegistryError } from "../errors.js";
-import { installLayer, layerExists, temporaryDirectory, unpackLayerInto } from "../layers.js";
+import { installLayer, layerDiffDirectory, layerExists, recordAppliedLayer, temporaryDirectory, unpackLayerInto } from "../layers.js";
 import {
   imageOfManifest,
   indexLockFile,
@@ -21,6 +21,7 @@ import {
   sweepTemporary,
   writeIndex,
   type ImageRecord,
+  type LayerRecord,
   type StoredManifest,
   type StoreLayout,
 } from "../layout.js";
@@ -248,6 +249,10 @@ async function pullFrom(context: PullContext, client: RegistryClient): Promise<P
       const diffId = diffIds[position] as string;
       const id = shortHex(layer.digest);
       if (!needsWork[position]) return;
+      // A layer not unpacked yet is applied while its blob arrives (berth-unpack --blob).
+      const directory = path.join(staging, "layers", digestHex(chainId));
+      const streamInto = layerExists(layout, chainId) ? undefined : layerDiffDirectory(directory);
+      if (streamInto !== undefined) mkdirSync(streamInto, { recursive: true, mode: 0o755 });
       let lastProgress = 0;
       const downloaded = await downloadBlob(layout, {
         client,
@@ -256,6 +261,7 @@ async function pullFrom(context: PullContext, client: RegistryClient): Promise<P
         size: layer.size,
         scopes,
         retry: context.retry,
+        ...(streamInto === undefined ? {} : { unpackInto: { directory: streamInto, layer: diffId } }),
         onProgress: (progress) => {
           if (progress.status === "downloading") {
             const now = Date.now();
@@ -278,10 +284,17 @@ async function pullFrom(context: PullContext, client: RegistryClient): Promise<P
         emit({ type: "layer", id, status: "Pull complete" });
         return;
       }
-      emit({ type: "layer", id, status: "Extracting", current: 0, total: layer.size });
-      const directory = path.join(staging, "layers", digestHex(chainId));
-      mkdirSync(directory, { recursive: true });
-      const record = await unpackLayerInto(directory, { chainId, parent: chains[position - 1] ?? null, diffId, blobFile });
+      const spec = { chainId, parent: chains[position - 1] ?? null, diffId };
+      let record: LayerRecord;
+      if (downloaded.applied !== undefined) {
+        record = recordAppliedLayer(directory, spec, downloaded.applied);
+      } else {
+        // The blob was already here, or another pull fetched it: unpack it from the file.
+        emit({ type: "layer", id, status: "Extracting", current: 0, total: layer.size });
+        rmSync(directory, { recursive: true, force: true });
+        mkdirSync(directory, { recursive: true });
+        record = await unpackLayerInto(directory, { ...spec, blobFile });
+      }
       stagedLayers.set(chainId, directory);
       layerSizes.set(chainId, record.size);
       emit({ type: "layer", id, status: "Pull complete" });
