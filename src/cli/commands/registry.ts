@@ -3,6 +3,7 @@
 // listr2 on a terminal (bytes, total, speed), and Docker's status lines otherwise
 // (`<layer>: Pull complete`, `Digest: …`, `Status: …`, then the image name).
 
+import { createInterface } from "node:readline/promises";
 import { isatty } from "node:tty";
 import { Writable } from "node:stream";
 import { BerthError } from "../../errors.js";
@@ -212,7 +213,6 @@ async function readAllStdin(): Promise<string> {
 
 /** Asks on the terminal; `hidden` keeps the answer off the screen (passwords). */
 async function prompt(question: string, hidden: boolean): Promise<string> {
-  const { createInterface } = await import("node:readline/promises");
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, callback) {
