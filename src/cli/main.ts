@@ -2,6 +2,7 @@
 // pays only for the modules it uses (start-up time is the floor of every command).
 
 import { Command, CommanderError, Option } from "commander";
+import { commandSignature } from "./code-cache.js";
 import type { GlobalOptions } from "./global-options.js";
 import { exitStatusFor, printError } from "./output.js";
 import { registerContainerCommands } from "./register-container.js";
@@ -15,7 +16,23 @@ export const version = typeof BERTH_VERSION === "string" ? BERTH_VERSION : "0.0.
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-function buildProgram(): Command {
+type Registration = (program: Command, globals: () => GlobalOptions) => void;
+
+/** The management commands, and the top-level verbs each one defines. */
+const registrations: readonly (readonly [Registration, readonly string[]])[] = [
+  [registerContainerCommands, ["container"]],
+  [registerImageCommands, ["image", "load", "save", "pull", "push", "login", "logout", "search"]],
+  [registerVolumeCommands, ["volume"]],
+  [registerSystemCommands, ["system"]],
+  [registerNetworkCommands, ["network"]],
+];
+
+/**
+ * The program for `verb`: a verb berth knows gets only its own command tree (hundreds of option
+ * definitions are start-up time every command would pay); anything else (help, a typo) gets all of
+ * them, so that help lists every command and an unknown one is reported as such.
+ */
+function buildProgram(verb: string): Command {
   const program = new Command("berth")
     .description("Run multi-container applications from Compose files, with no daemon.")
     .usage("[OPTIONS] COMMAND")
@@ -60,11 +77,8 @@ function buildProgram(): Command {
     });
 
   // Management commands, with the flags of Docker's `docker container|image|volume|network …`.
-  registerContainerCommands(program, globals);
-  registerImageCommands(program, globals);
-  registerVolumeCommands(program, globals);
-  registerSystemCommands(program, globals);
-  registerNetworkCommands(program, globals);
+  const known = verb === "config" || verb === "version" || registrations.some(([, verbs]) => verbs.includes(verb));
+  for (const [register, verbs] of registrations) if (!known || verbs.includes(verb)) register(program, globals);
 
   program
     .command("version")
@@ -81,7 +95,7 @@ function buildProgram(): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(commandSignature(argv).split(" ")[0] ?? "");
   try {
     await program.parseAsync(argv as string[], { from: "user" });
     return 0;
