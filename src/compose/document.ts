@@ -94,21 +94,38 @@ export function formatPath(path: Path): string {
 }
 
 export function joinPath(parent: string, segment: PathSegment): string {
-  if (typeof segment === "number") return `${parent}[${segment}]`;
-  if (!isPlainKey(segment)) return `${parent}[${JSON.stringify(segment)}]`;
-  return parent === "" ? segment : `${parent}.${segment}`;
+  // Loaders build paths by the thousand: one concatenation each, with a remembered suffix.
+  if (typeof segment === "number") return parent + indexSuffix(segment);
+  const suffix = plainKeySuffix(segment);
+  if (suffix === "") return `${parent}[${JSON.stringify(segment)}]`;
+  return parent === "" ? segment : parent + suffix;
 }
 
-/** Keys repeat a lot (every service has `image`), so the plain-key test is remembered per key. */
-const plainKeys = new Map<string, boolean>();
+/** `[index]`, remembered for the first indexes. */
+export function indexSuffix(index: number): string {
+  if (index >= indexSuffixes.length) return `[${index}]`;
+  return (indexSuffixes[index] ??= `[${index}]`);
+}
+
+const indexSuffixes: (string | undefined)[] = new Array<string | undefined>(64);
+
+/**
+ * Keys repeat a lot (every service has `image`), so the plain-key test is remembered per key,
+ * as the key's path suffix (`.image`), or "" for a key that is not plain.
+ */
+const plainKeySuffixes = new Map<string, string>();
+
+function plainKeySuffix(key: string): string {
+  let suffix = plainKeySuffixes.get(key);
+  if (suffix === undefined) {
+    suffix = plainKey.test(key) ? `.${key}` : "";
+    if (plainKeySuffixes.size < 50_000) plainKeySuffixes.set(key, suffix);
+  }
+  return suffix;
+}
 
 export function isPlainKey(key: string): boolean {
-  let plain = plainKeys.get(key);
-  if (plain === undefined) {
-    plain = plainKey.test(key);
-    if (plainKeys.size < 50_000) plainKeys.set(key, plain);
-  }
-  return plain;
+  return plainKeySuffix(key) !== "";
 }
 
 /** True when `path` is `prefix` or lies below it. */

@@ -38,6 +38,12 @@ interface ExtendsReference {
   readonly path: string;
 }
 
+/** A service of another file, rebased, and the `extends` it still has (see resolveInOtherFile). */
+interface RebasedService {
+  readonly base: LocatedValue;
+  readonly onward: ExtendsReference | undefined;
+}
+
 /** A resolved service, and whether its origins were rebuilt (a merge) or are still the document's. */
 interface Resolved extends LocatedValue {
   readonly merged: boolean;
@@ -71,7 +77,8 @@ export const extendsPass: Pass = {
 function createResolver(document: ComposeDocument, services: Mapping, context: LoadContext): (name: string) => Resolved {
   const done = new Map<string, Resolved>();
   const otherDocuments = new Map<string, ComposeDocument>();
-  const rebasedServices = new Map<string, LocatedValue>();
+  /** By file, then service name. */
+  const rebasedServices = new Map<string, Map<string, RebasedService>>();
 
   const servicePath = (name: string): string => joinPath("services", name);
   const documentTagFree = isTagFree(document.data);
@@ -92,7 +99,17 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
     const file = raw["file"];
     if (file === undefined || file === null) return { service, file: undefined, ...at };
     if (typeof file !== "string") throw fail(`${at.path}.file must be a string`, at);
-    return { service, file: absolutePath(file, baseDirectory, context.homeDirectory), ...at };
+    return { service, file: absoluteFile(file, baseDirectory), ...at };
+  };
+
+  /** absolutePath for extends.file: most services of a large file name the same one or two files. */
+  const absoluteFiles = new Map<string, Map<string, string>>();
+  const absoluteFile = (file: string, baseDirectory: string): string => {
+    let known = absoluteFiles.get(baseDirectory);
+    if (known === undefined) absoluteFiles.set(baseDirectory, (known = new Map()));
+    let absolute = known.get(file);
+    if (absolute === undefined) known.set(file, (absolute = absolutePath(file, baseDirectory, context.homeDirectory)));
+    return absolute;
   };
 
   const cycleCheck = (chain: readonly ServiceRef[], next: ServiceRef, at: ExtendsReference): void => {
@@ -136,9 +153,10 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
   };
 
   /** The service as the other file defines it (its own extends resolved), paths rebased on its directory. */
-  const rebasedService = (file: string, reference: ExtendsReference, referrer: string): LocatedValue => {
-    const key = `${file}\u0000${reference.service}`;
-    const cached = rebasedServices.get(key);
+  const rebasedService = (file: string, reference: ExtendsReference, referrer: string): RebasedService => {
+    let inFile = rebasedServices.get(file);
+    if (inFile === undefined) rebasedServices.set(file, (inFile = new Map()));
+    const cached = inFile.get(reference.service);
     if (cached !== undefined) return cached;
     let other = otherDocuments.get(file);
     if (other === undefined) {
@@ -160,8 +178,9 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
       path: servicePath(reference.service),
       tagFree: isTagFree(other.data),
     };
-    rebasedServices.set(key, base);
-    return base;
+    const entry: RebasedService = { base, onward: referenceOf(base, path.dirname(file)) };
+    inFile.set(reference.service, entry);
+    return entry;
   };
 
   const resolveInOtherFile = (
@@ -170,10 +189,9 @@ function createResolver(document: ComposeDocument, services: Mapping, context: L
     chain: readonly ServiceRef[],
   ): LocatedValue | undefined => {
     if (context.loadingStack.includes(file)) return undefined;
-    const base = rebasedService(file, reference, chain[chain.length - 1]?.service ?? "");
+    const { base, onward } = rebasedService(file, reference, chain[chain.length - 1]?.service ?? "");
     // Left unresolved by the other file's own pass because it points back at a file being
     // loaded (this one, typically): continue the chain here, where that file is at hand.
-    const onward = referenceOf(base, path.dirname(file));
     if (onward === undefined) return base;
     const next = resolveReference(onward, [...chain, { file, service: reference.service }]);
     return next === undefined ? undefined : extendService(next, base, reference.service);

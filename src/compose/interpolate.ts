@@ -403,12 +403,23 @@ export function interpolateData(
     },
   };
 
+  // A template's result depends on the environment alone, and large files repeat their templates
+  // (an anchor merged into every service): each is substituted once. A repeat could only warn
+  // again, which the context's sink deduplicates, or fail, which the first one already did.
+  const substituted = new Map<string, string>();
+
   const visit = (value: unknown, nodes: readonly CastNode[]): unknown => {
     if (typeof value === "string") {
       let text = value;
       if (value.includes("$")) {
-        template = value;
-        text = substituteTemplate(value, handlers);
+        const known = substituted.get(value);
+        if (known === undefined) {
+          template = value;
+          text = substituteTemplate(value, handlers);
+          substituted.set(value, text);
+        } else {
+          text = known;
+        }
       }
       const cast = nodes.length === 0 ? undefined : castAt(nodes);
       if (cast === undefined) return text;
@@ -418,11 +429,15 @@ export function interpolateData(
     if (Array.isArray(value)) {
       const itemNodes = nodes.length === 0 ? noNodes : advance(nodes, undefined);
       let result: unknown[] | undefined;
+      const itemsCast = itemNodes.length !== 0 && castAt(itemNodes) !== undefined;
       for (let index = 0; index < value.length; index++) {
         const item: unknown = value[index];
-        segments.push(index);
-        const next = visit(item, itemNodes);
-        segments.pop();
+        let next = item;
+        if (!isPlainLeaf(item, itemsCast)) {
+          segments.push(index);
+          next = visit(item, itemNodes);
+          segments.pop();
+        }
         if (next !== item || result !== undefined) {
           result ??= value.slice(0, index);
           result.push(next);
@@ -445,9 +460,13 @@ export function interpolateData(
     let index = 0;
     for (const key in mapping) {
       const item = mapping[key];
-      segments.push(key);
-      const child = visit(item, nodes.length === 0 ? noNodes : advance(nodes, key));
-      segments.pop();
+      let child = item;
+      // No trie step for a leaf that no row can cast (most keys have no row at all).
+      if (!isPlainLeaf(item, nodes.length !== 0)) {
+        segments.push(key);
+        child = visit(item, nodes.length === 0 ? noNodes : advance(nodes, key));
+        segments.pop();
+      }
       if (child !== item && result === undefined) {
         result = {};
         let before = 0;
@@ -463,6 +482,15 @@ export function interpolateData(
   };
 
   return visitMapping(data, castTrie.alone, true);
+}
+
+/**
+ * A leaf visit() would return as it is: a number, boolean or null, or (unless a cast may apply)
+ * a string without `$`. The walk skips the call for those, the bulk of a file.
+ */
+function isPlainLeaf(value: unknown, mayCast: boolean): boolean {
+  if (typeof value === "string") return !mayCast && !value.includes("$");
+  return typeof value !== "object" || value === null;
 }
 
 /** defineProperty for `__proto__`: such a key must stay a key, not become the prototype. */

@@ -552,6 +552,22 @@ function keyValueSide(located: LocatedValue, other: LocatedValue, target: MergeT
  */
 const mergeKeyValues: MergeRule = (base, override, target) => {
   if (override.value === null || override.value === undefined) return adoptAt(base, target);
+  if (
+    target.out === undefined &&
+    target.tagFree === true &&
+    isMapping(base.value) &&
+    isMapping(override.value) &&
+    !Object.hasOwn(base.value, "__proto__") &&
+    !Object.hasOwn(override.value, "__proto__")
+  ) {
+    // The value alone, without tags: what the general case below computes, without an entry per key
+    // (a `__proto__` key takes the general case, which keeps it a key).
+    // Keys keep the place they first took, as the Map of winners keeps them; the override's values win.
+    const result: Mapping = {};
+    for (const key in base.value) result[key] = base.value[key];
+    for (const key in override.value) result[key] = override.value[key];
+    return result;
+  }
   const baseSide = keyValueSide(base, override, target);
   const overrideSide = keyValueSide(override, base, target);
   placeMerged(base, override, target);

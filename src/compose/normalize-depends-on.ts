@@ -26,7 +26,8 @@ export function canonicalDependsOn(value: unknown, path: string, scope: Normaliz
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `${path}: invalid type ${typeName(value)} for depend_on`);
   const result: Mapping = {};
-  for (const [name, entry] of Object.entries(value)) {
+  for (const name in value) {
+    const entry = value[name];
     if (!isMapping(entry)) throw normalizeError(scope, joinPath(path, name), `${path}.${name}: unsupported value ${String(entry)}`);
     result[name] = {
       ...entry,
@@ -44,9 +45,11 @@ const namedMoves: Moves<Mapping> = (list, result) => (list as string[]).map((ent
 export function withImpliedDependencies(service: Mapping, servicePath: string, scope: NormalizeScope): Mapping {
   const declared = isMapping(service["depends_on"]) ? service["depends_on"] : {};
   const added: Mapping = {};
+  let addedAny = false;
   const add = (name: string, restart: boolean, fromPath: string): void => {
     if (name === "" || name in declared || name in added) return;
     added[name] = { condition: "service_started", restart, required: true };
+    addedAny = true;
     originFrom(scope, joinPath(joinPath(servicePath, "depends_on"), name), fromPath);
   };
   const links = service["links"];
@@ -58,7 +61,9 @@ export function withImpliedDependencies(service: Mapping, servicePath: string, s
       add(parts.length === 2 ? (parts[0] ?? link) : link, true, joinPath(joinPath(servicePath, "links"), index));
     });
   }
-  for (const key of namespaceKeys) {
+  // Indexed: this runs for every service, in cold code, where for-of allocates as it iterates.
+  for (let index = 0; index < namespaceKeys.length; index++) {
+    const key = namespaceKeys[index] as string;
     const reference = service[key];
     if (typeof reference === "string" && reference.startsWith(servicePrefix)) {
       add(reference.slice(servicePrefix.length), true, joinPath(servicePath, key));
@@ -73,6 +78,6 @@ export function withImpliedDependencies(service: Mapping, servicePath: string, s
       add(entry.split(":")[0] ?? entry, false, joinPath(joinPath(servicePath, "volumes_from"), index));
     });
   }
-  if (Object.keys(added).length === 0) return service;
+  if (!addedAny) return service;
   return { ...service, depends_on: { ...declared, ...added } };
 }

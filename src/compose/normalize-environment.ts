@@ -33,6 +33,7 @@ export function canonicalEnvFile(value: unknown, path: string, scope: NormalizeS
 export function resolveServiceEnvironment(service: Mapping, servicePath: string, scope: NormalizeScope): Mapping {
   const projectLookup: Lookup = (name) => scope.context.environment[name];
   let result = service;
+  let labelled = false;
   const environmentPath = joinPath(servicePath, "environment");
   const explicit = "environment" in service ? environmentMap(service["environment"], environmentPath, scope, projectLookup) : {};
   if ("env_file" in service) {
@@ -45,10 +46,15 @@ export function resolveServiceEnvironment(service: Mapping, servicePath: string,
     const merged: Record<string, string | null> = { ...fromFiles, ...explicit };
     const { env_file: _dropped, ...rest } = service;
     result = Object.keys(merged).length === 0 ? withoutKey(rest, "environment") : { ...rest, environment: merged };
+  } else if ("environment" in service && "labels" in service && !("label_file" in service)) {
+    // What withLabels below gives without label files, in the same copy of the service.
+    const labels = labelMap(service["labels"], joinPath(servicePath, "labels"), scope);
+    result = { ...service, environment: explicit, labels };
+    labelled = true;
   } else if ("environment" in service) {
     result = { ...service, environment: explicit };
   }
-  if ("labels" in result || "label_file" in result) result = withLabels(result, servicePath, scope);
+  if (!labelled && ("labels" in result || "label_file" in result)) result = withLabels(result, servicePath, scope);
   const build = result["build"];
   if (isMapping(build) && "args" in build) {
     const args = buildArgs(build["args"], joinPath(joinPath(servicePath, "build"), "args"), scope, projectLookup);
@@ -173,7 +179,8 @@ function buildArgs(value: unknown, path: string, scope: NormalizeScope, lookup: 
     return result;
   }
   if (!isMapping(value)) throw normalizeError(scope, path, `unexpected value type ${typeName(value)} for mapping`);
-  for (const [key, entry] of Object.entries(value)) {
+  for (const key in value) {
+    const entry = value[key];
     if (entry === null || entry === undefined) {
       const resolved = lookup(key);
       if (resolved !== undefined) result[key] = resolved;

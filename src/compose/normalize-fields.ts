@@ -6,7 +6,7 @@
 // the right type, so a new attribute costs one row.
 
 import type { Environment } from "./context.js";
-import { isMapping, joinPath, type Mapping } from "./document.js";
+import { indexSuffix, isMapping, joinPath, type Mapping } from "./document.js";
 import type {
   BindOptions,
   BlkioConfig,
@@ -256,7 +256,7 @@ function listOf<V>(element: Codec<V>, options: { acceptString?: boolean } = {}):
       if (options.acceptString === true && typeof value === "string") return [element.decode(value, path, scope)];
       if (!Array.isArray(value)) return scope.fail(path, `${path} must be a list`);
       const result: V[] = [];
-      for (let index = 0; index < value.length; index++) result.push(element.decode(value[index], `${path}[${index}]`, scope));
+      for (let index = 0; index < value.length; index++) result.push(element.decode(value[index], path + indexSuffix(index), scope));
       return result;
     },
     encode(value, format) {
@@ -554,6 +554,8 @@ interface StructOptions {
 interface CompiledField {
   readonly name: string;
   readonly key: string;
+  /** `.key`: a field's path is its parent's plus this, one concatenation (decoding builds one per field). */
+  readonly pathSuffix: string;
   readonly jsonKey: string;
   readonly codec: Codec<unknown>;
   /** The (frozen, shared) model value of an absent key, or undefined when absent means absent. */
@@ -601,7 +603,16 @@ function compile<T>(table: Fields<T>): CompiledTable {
     } catch {
       required = true;
     }
-    return { name, key: spec.key, jsonKey: spec.jsonKey ?? spec.key, codec: spec.codec, absent, required, jsonWhenAbsent: spec.jsonWhenAbsent };
+    return {
+      name,
+      key: spec.key,
+      pathSuffix: `.${spec.key}`,
+      jsonKey: spec.jsonKey ?? spec.key,
+      codec: spec.codec,
+      absent,
+      required,
+      jsonWhenAbsent: spec.jsonWhenAbsent,
+    };
   });
   const withDefaults = fields.filter((field) => field.absent !== undefined);
   // Built by JSON.parse so that the template (and every `{...template}` copy) has fast properties.
@@ -649,14 +660,14 @@ function decodeIntoCompiled(table: CompiledTable, value: Mapping, path: string, 
     if (key.startsWith("x-")) (extensions ??= {})[key] = raw;
     if (field === undefined || raw === undefined) continue;
     // Compose keys are plain identifiers, so the child path is a plain join.
-    const decoded = field.codec.decode(raw, path === "" ? key : `${path}.${key}`, scope);
+    const decoded = field.codec.decode(raw, path === "" ? key : path + field.pathSuffix, scope);
     // undefined (an empty string, a zero…) leaves the template's value, or no key at all.
     if (decoded !== undefined) result[field.name] = decoded;
   }
   const required = table.required;
   for (let index = 0; index < required.length; index++) {
     const field = required[index] as CompiledField;
-    if (value[field.key] === undefined) field.codec.decode(undefined, path === "" ? field.key : `${path}.${field.key}`, scope);
+    if (value[field.key] === undefined) field.codec.decode(undefined, path === "" ? field.key : path + field.pathSuffix, scope);
   }
   return extensions ?? emptyExtensions;
 }

@@ -5,7 +5,7 @@
 
 import { ComposeError, ErrorCode, type SourcePosition } from "../errors.js";
 import type { LoadContext } from "./context.js";
-import { copyMapping, isMapping, joinPath, positionOf, type Mapping, type Origins, type PathSegment } from "./document.js";
+import { copyMapping, indexSuffix, isMapping, joinPath, positionOf, type Mapping, type Origins, type PathSegment } from "./document.js";
 
 /** What every rule may use. */
 export interface NormalizeScope {
@@ -103,7 +103,7 @@ export class RuleTable {
       let result: unknown[] | undefined;
       for (let index = 0; index < current.length; index++) {
         const item: unknown = current[index];
-        const next = this.visit(item, `${path}[${index}]`, wildcard, scope);
+        const next = this.visit(item, path + indexSuffix(index), wildcard, scope);
         if (next !== item) {
           result ??= [...current];
           result[index] = next;

@@ -48,7 +48,9 @@ export function parseVolumeSpec(spec: string): Mapping {
     else if (target === "") target = section;
     else if (!atEnd) throw invalidSpec(spec, "too many colons");
     else {
-      for (const option of section.split(",")) {
+      const options = section.split(",");
+      for (let optionIndex = 0; optionIndex < options.length; optionIndex++) {
+        const option = options[optionIndex] as string;
         if (option === "ro") readOnly = true;
         else if (option === "rw") readOnly = false;
         else if (option === "nocopy") nocopy = true;

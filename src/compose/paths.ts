@@ -329,7 +329,8 @@ const serviceVolume: PathRule = (value, key, resolver) => {
     return `${source}${value.slice(parts.source.length)}`;
   }
   if (isMapping(value) && value["type"] === "bind" && typeof value["source"] === "string") {
-    return { ...value, source: fileSystemPath(value["source"], key, resolver) };
+    const source = fileSystemPath(value["source"], key, resolver);
+    return source === value["source"] ? value : { ...value, source };
   }
   return value;
 };

@@ -47,6 +47,8 @@ export function semanticProblems(project: Project, document: ComposeDocument): C
 
 type Report = (path: string, message: string, code?: string) => void;
 
+const healthcheckTestKinds: readonly string[] = ["CMD", "CMD-SHELL", "NONE"];
+
 function checkService(project: Project, service: Service, path: string, report: Report, containerNames: Map<string, string>): void {
   const name = service.name;
   if (service.build === undefined && service.image === undefined && service.provider === undefined) {
@@ -77,16 +79,17 @@ function checkService(project: Project, service: Service, path: string, report: 
   if (service.networkMode !== undefined && Object.keys(service.networks).length > 0) {
     report(joinPath(path, "network_mode"), `service ${name} declares mutually exclusive \`network_mode\` and \`networks\`: ${invalid}`);
   }
-  for (const network of Object.keys(service.networks)) {
+  // for-in over these plain mappings: no key list and no iterator per service.
+  for (const network in service.networks) {
     if (!(network in project.networks)) {
       report(joinPath(joinPath(path, "networks"), network), `service ${JSON.stringify(name)} refers to undefined network ${network}: ${invalid}`);
     }
   }
   const test = service.healthcheck?.test;
-  if (test !== undefined && test.length > 0 && !["CMD", "CMD-SHELL", "NONE"].includes(test[0] ?? "")) {
+  if (test !== undefined && test.length > 0 && !healthcheckTestKinds.includes(test[0] ?? "")) {
     report(joinPath(joinPath(path, "healthcheck"), "test"), `healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"`);
   }
-  for (const dependency of Object.keys(service.dependsOn)) {
+  for (const dependency in service.dependsOn) {
     if (!(dependency in project.services)) {
       report(joinPath(joinPath(path, "depends_on"), dependency), `service ${JSON.stringify(name)} depends on undefined service ${JSON.stringify(dependency)}: ${invalid}`);
     }
@@ -101,7 +104,7 @@ function checkService(project: Project, service: Service, path: string, report: 
       report(joinPath(joinPath(path, "configs"), index), `service ${JSON.stringify(name)} refers to undefined config ${config.source}: ${invalid}`);
     }
   });
-  for (const model of Object.keys(service.models)) {
+  for (const model in service.models) {
     if (!(model in project.models)) report(joinPath(joinPath(path, "models"), model), `service ${JSON.stringify(name)} refers to undefined model ${model}: ${invalid}`);
   }
   service.secrets.forEach((secret, index) => {
@@ -126,25 +129,27 @@ function checkService(project: Project, service: Service, path: string, report: 
       report(joinPath(joinPath(joinPath(path, "develop"), "watch"), index), `services.${name}.develop.watch: target is required for non-rebuild actions: ${invalid}`);
     }
   });
-  // Locations are written out only for a report (this runs for every mount of every service).
-  const mounted = new Map<string, readonly [attribute: string, index: number]>();
-  const locationOf = ([attribute, index]: readonly [string, number]): string => joinPath(joinPath(path, attribute), index);
+  // Locations are written out only for a report (this runs for every mount of every service):
+  // a mount is kept as a number, its volumes index, or -1 - its tmpfs index.
+  const mounted = new Map<string, number>();
+  const locationOf = (mount: number): string =>
+    mount < 0 ? joinPath(joinPath(path, "tmpfs"), -1 - mount) : joinPath(joinPath(path, "volumes"), mount);
   service.tmpfs.forEach((entry, index) => {
     const target = entry.split(":")[0] ?? entry;
     const previous = mounted.get(target);
     if (previous !== undefined) {
-      const location = locationOf(["tmpfs", index]);
+      const location = locationOf(-1 - index);
       report(location, `${location}: target ${target} already mounted as ${locationOf(previous)}`);
     }
-    mounted.set(target, ["tmpfs", index]);
+    mounted.set(target, -1 - index);
   });
   service.volumes.forEach((mount, index) => {
     const previous = mounted.get(mount.target);
     if (previous !== undefined) {
-      const location = locationOf(["volumes", index]);
+      const location = locationOf(index);
       report(location, `${location}: target ${mount.target} already mounted as ${locationOf(previous)}`);
     }
-    mounted.set(mount.target, ["volumes", index]);
+    mounted.set(mount.target, index);
   });
 }
 
@@ -204,6 +209,11 @@ function checkResources(data: Mapping, report: Report): void {
   }
 }
 
+/** `0.0.0.0:8080/tcp`, as a clash report names a binding. */
+function portDisplay(hostIp: string, published: string, protocol: string): string {
+  return `${hostIp === "" ? "0.0.0.0" : hostIp}:${Number(published)}/${protocol}`;
+}
+
 /** The same host address, port and protocol published by two port entries (or by two replicas). */
 function checkPublishedPorts(project: Project, report: Report): void {
   interface Binding {
@@ -222,9 +232,8 @@ function checkPublishedPorts(project: Project, report: Report): void {
       if (published === undefined || !/^[0-9]+$/.test(published) || Number(published) === 0) return;
       const hostIp = port.hostIp ?? "";
       const key = `${Number(published)}/${port.protocol}`;
-      const display = (): string => `${hostIp === "" ? "0.0.0.0" : hostIp}:${Number(published)}/${port.protocol}`;
       if (replicasOf(service) > 1) {
-        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${display()} from ${replicasOf(service)} replicas: only one container can bind it`);
+        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${portDisplay(hostIp, published, port.protocol)} from ${replicasOf(service)} replicas: only one container can bind it`);
       }
       let bindings = byPort.get(key);
       if (bindings === undefined) {
@@ -235,7 +244,7 @@ function checkPublishedPorts(project: Project, report: Report): void {
       if (clash !== undefined) {
         const clashLocation = locationOf(clash.serviceName, clash.index);
         const owner = clash.serviceName === name ? clashLocation : `${clashLocation} (service ${JSON.stringify(clash.serviceName)})`;
-        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${display()}, which ${owner} already publishes`);
+        report(locationOf(name, index), `service ${JSON.stringify(name)} publishes ${portDisplay(hostIp, published, port.protocol)}, which ${owner} already publishes`);
       }
       bindings.push({ hostIp, index, serviceName: name });
     });

@@ -1087,18 +1087,21 @@ class FastParser {
    */
   private scanPlainRest(start: number, end: number, parentIndent: number, inFlow: boolean): string {
     let multiline = false;
-    while (this.at(this.pos) === LF) {
+    // Past the end charCodeAt gives NaN, which equals no character: as at()'s END, in these tests.
+    // (This runs after every plain scalar, in cold code, where a call saved counts.)
+    const src = this.src;
+    while (src.charCodeAt(this.pos) === LF) {
       // Look past blank lines to the next content line.
       let lineStart = this.pos + 1;
       let index = lineStart;
       for (;;) {
-        while (this.at(index) === SPACE) index++;
-        if (this.at(index) !== LF) break;
+        while (src.charCodeAt(index) === SPACE) index++;
+        if (src.charCodeAt(index) !== LF) break;
         index++;
         lineStart = index;
       }
-      const first = this.at(index);
-      if (first === END) break;
+      if (index >= this.len) break;
+      const first = src.charCodeAt(index);
       if (first === TAB) this.fail("tab in a plain scalar continuation");
       if (index - lineStart <= parentIndent) break;
       if (index === lineStart && this.isDocumentMarker(index)) break;
