@@ -8,11 +8,11 @@
 //   <run>/networks/<id>/names                   the DNS table of the network (NAME ADDRESS lines)
 //   <run>/netns/<cid>                           the container's network namespace (bind mount)
 
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { PublishedPort } from "../../network/index.js";
 import { BerthError } from "../../errors.js";
+import { createHash } from "../image/hash.js";
 import { readJsonFile, writeFileAtomic, type RuntimePaths } from "../state.js";
 import type { ResolverSettings } from "./name-files.js";
 
