@@ -6,9 +6,10 @@ import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync } from "node:f
 import { homedir } from "node:os";
 import path from "node:path";
 import { beforeAll } from "vitest";
-import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory, repoRoot } from "./run-berth.js";
+import { corpusDirectory } from "../support/corpus.js";
+import { berthBin, ensureBuilt, makeTempDirectory, removeTempDirectory } from "./run-berth.js";
 
-export const corpusRoot = path.resolve(repoRoot, "..", "shared", "corpus", "awesome-compose");
+export const corpusRoot = corpusDirectory;
 export const home = process.env["HOME"] ?? homedir();
 
 export function corpusExamples(): string[] {

@@ -1,4 +1,4 @@
-// Corpus conformance: for each of the 39 real compose files in shared/corpus/awesome-compose,
+// Corpus conformance: for each of the 39 real compose files in test/fixtures/compose-corpus/awesome-compose (a copy of ../shared/corpus),
 // `berth config --format json` (run with no environment but PATH and HOME, in a directory named
 // like the example so that the project name matches) must print the model that Docker Compose v2's
 // `docker compose config --format json` prints. The golden files in test/fixtures/corpus/ ARE that

@@ -3,7 +3,7 @@
 //
 // Three sources, ~300 runs in all by default (a few seconds): random strings, YAML-ish documents
 // (token soup for the parser, generated compose trees for the later passes, several files for
-// merge, extends and include), and mutated real compose files from the shared corpus.
+// merge, extends and include), and mutated real compose files from the corpus (test/fixtures/compose-corpus).
 //
 // Longer runs: `node scripts/fuzz-loader.mjs [RUNS] [SECONDS]` (random seed, printed).
 // The same knobs as environment variables: BERTH_FUZZ_RUNS (total, split over the three sources),
@@ -11,16 +11,14 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { loadProject, projectToConfig, type LoadOptions } from "../../../src/compose/index.js";
 import type { FileReader } from "../../../src/compose/context.js";
 import { AggregateComposeError, BerthError, ComposeError, ErrorCode } from "../../../src/errors.js";
+import { corpusDirectory } from "../../support/corpus.js";
 
-const repoRoot = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
-const corpusDirectory = path.resolve(repoRoot, "../shared/corpus/awesome-compose");
 
 const defaultRuns = 300;
 const totalRuns = positiveNumber(process.env["BERTH_FUZZ_RUNS"]) ?? defaultRuns;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { AggregateComposeError, ComposeError } from "../../../src/errors.js";
+import { corpusDirectory } from "../../support/corpus.js";
 import type { LoadContext } from "../../../src/compose/context.js";
 import { parseComposeYaml } from "../../../src/compose/parse-yaml.js";
 import { formatChecks, problemsFromErrors, schemaPass, schemaProblems } from "../../../src/compose/validate-schema.js";
@@ -678,7 +679,7 @@ describe("format checks", () => {
 });
 
 describe("schemaPass: the awesome-compose corpus", () => {
-  const corpus = "/work/shared/corpus/awesome-compose";
+  const corpus = corpusDirectory;
   const files = existsSync(corpus)
     ? readdirSync(corpus)
         .flatMap((sample) => ["compose.yaml", "compose.yml"].map((name) => path.join(corpus, sample, name)))

@@ -6,7 +6,6 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify, type CreateNodeOptions, type DocumentOptions, type SchemaOptions, type ToStringOptions } from "yaml";
@@ -14,9 +13,8 @@ import { joinPath, TaggedValue, type ComposeDocument } from "../../../src/compos
 import { parseComposeYaml, parseComposeYamlSlow } from "../../../src/compose/parse-yaml.js";
 import { childPathForTest, parseComposeYamlFast } from "../../../src/compose/yaml-fast.js";
 import { ComposeError } from "../../../src/errors.js";
+import { corpusDirectory } from "../../support/corpus.js";
 
-const repoRoot = path.resolve(fileURLToPath(new URL("../../..", import.meta.url)));
-const corpusDirectory = path.resolve(repoRoot, "../shared/corpus/awesome-compose");
 const file = "compose.yaml";
 const limits = { maxAliasExpansions: 100_000 };
 
