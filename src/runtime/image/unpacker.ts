@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { isSha256Digest } from "./digest.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
 
 let cachedPath: string | undefined;
@@ -37,19 +38,23 @@ interface RunResult {
   readonly stderr: string;
 }
 
+/** The program's exit status and output, once it has exited (a failed spawn reads as status null). */
+function outcome(child: ChildProcess): Promise<RunResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return new Promise<RunResult>((resolve) => {
+    child.on("error", (error) => resolve({ status: null, stdout, stderr: `berth-unpack: ${error.message}` }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 async function run(args: readonly string[], inputFile: string, outputFile?: string): Promise<RunResult> {
   const input = openSync(inputFile, "r");
   const output = outputFile === undefined ? undefined : openSync(outputFile, "w", 0o600);
   try {
-    return await new Promise<RunResult>((resolve, reject) => {
-      const child = spawn(unpackerPath(), args, { stdio: [input, output ?? "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+    return await outcome(spawn(unpackerPath(), args, { stdio: [input, output ?? "pipe", "pipe"] }));
   } finally {
     closeSync(input);
     if (output !== undefined) closeSync(output);
@@ -78,7 +83,7 @@ export async function applyLayer(blobPath: string, target: string, options: { la
   const result = await run(args, blobPath);
   if (result.status !== 0) throw failure(result, options.layer);
   const [diffId, size] = result.stdout.trim().split("\n");
-  if (diffId === undefined || !/^sha256:[a-f0-9]{64}$/.test(diffId)) {
+  if (!isSha256Digest(diffId)) {
     throw new ImageError(ImageErrorCode.layer, `layer ${options.layer}: unexpected output from berth-unpack`);
   }
   return { diffId, size: Number(size ?? 0) };
@@ -123,27 +128,19 @@ export interface StreamingApply {
  * Starts applying the layer whose blob is being written to `blobFile` (bytes already there are
  * read back first, as after an interrupted download) into the existing directory `target`.
  */
-export function startStreamingApply(blobFile: string, target: string, options: { layer: string; allowDevices?: boolean }): StreamingApply {
-  const args = [...(options.allowDevices === false ? ["--no-devices"] : []), "--blob", blobFile, target];
-  const child: ChildProcess = spawn(unpackerPath(), args, { stdio: ["pipe", "pipe", "pipe"] });
-  const stdin = child.stdin as NonNullable<ChildProcess["stdin"]>;
+export function startStreamingApply(blobFile: string, target: string, layer: string): StreamingApply {
+  const child = spawn(unpackerPath(), ["--blob", blobFile, target], { stdio: ["pipe", "pipe", "pipe"] });
+  const stdin = child.stdin;
   // A program that stopped early closes the pipe: its exit status says why, not EPIPE.
   stdin.on("error", () => undefined);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<RunResult>((resolve) => {
-    child.on("error", (error) => resolve({ status: null, stdout, stderr: `berth-unpack: ${error.message}` }));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+  const exited = outcome(child);
   return {
     write: (chunk) => stdin.write(chunk),
     drained: () => Promise.race([new Promise<void>((resolve) => stdin.once("drain", () => resolve())), exited.then(() => undefined)]),
     async finish() {
       stdin.end();
       const result = await exited;
-      return streamedLayer(result, options.layer);
+      return streamedLayer(result, layer);
     },
     async abort() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -155,11 +152,11 @@ export function startStreamingApply(blobFile: string, target: string, options: {
 function streamedLayer(result: RunResult, layer: string): StreamedLayer {
   const lines = result.stdout.trim().split("\n");
   const blobLine = (digestLine: string | undefined, sizeLine: string | undefined): { blobDigest: string; blobSize: number } | undefined =>
-    digestLine !== undefined && /^sha256:[a-f0-9]{64}$/.test(digestLine) && /^\d+$/.test(sizeLine ?? "") ? { blobDigest: digestLine, blobSize: Number(sizeLine) } : undefined;
+    isSha256Digest(digestLine) && /^\d+$/.test(sizeLine ?? "") ? { blobDigest: digestLine, blobSize: Number(sizeLine) } : undefined;
   if (result.status === 0) {
     const [diffId, size, digestLine, sizeLine] = lines;
     const blob = blobLine(digestLine, sizeLine);
-    if (diffId !== undefined && /^sha256:[a-f0-9]{64}$/.test(diffId) && blob !== undefined) {
+    if (isSha256Digest(diffId) && blob !== undefined) {
       return { applied: { diffId, size: Number(size ?? 0) }, failure: undefined, ...blob };
     }
     throw new ImageError(ImageErrorCode.layer, `layer ${layer}: unexpected output from berth-unpack`);

@@ -187,7 +187,7 @@ function openFileSink(partial: string, limit: number): BlobSink {
 function openUnpackSink(partial: string, limit: number, target: { readonly directory: string; readonly layer: string }): BlobSink {
   let bytes = existsSync(partial) ? statSync(partial).size : 0;
   if (bytes > limit) truncateSync(partial, (bytes = 0));
-  let program = startStreamingApply(partial, target.directory, { layer: target.layer });
+  let program = startStreamingApply(partial, target.directory, target.layer);
   return {
     get bytes() {
       return bytes;
@@ -201,7 +201,7 @@ function openUnpackSink(partial: string, limit: number, target: { readonly direc
       truncateSync(partial, (bytes = 0));
       rmSync(target.directory, { recursive: true, force: true });
       mkdirSync(target.directory, { mode: 0o755 });
-      program = startStreamingApply(partial, target.directory, { layer: target.layer });
+      program = startStreamingApply(partial, target.directory, target.layer);
     },
     async finish() {
       const streamed = await program.finish();
