@@ -108,9 +108,16 @@ export function parseOwnerAlias(alias: string | undefined): { root: string; kind
   return { root: match[1] as string, kind: match[2] as "network" | "container", id: match[3] as string };
 }
 
-/** `berth:<first 8 hex digits of sha256(state root)>`. */
+const rootTags = new Map<string, string>();
+
+/** `berth:<first 8 hex digits of sha256(state root)>` (hashed once per root and process: every link's alias names it). */
 export function rootTag(paths: RuntimePaths): string {
-  return `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
+  let tag = rootTags.get(paths.stateRoot);
+  if (tag === undefined) {
+    tag = `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
+    rootTags.set(paths.stateRoot, tag);
+  }
+  return tag;
 }
 
 /**
