@@ -13,14 +13,22 @@
 //                                      When applying fails, the rest of stdin is still kept
 //                                      and "blob sha256:<hex>\n<bytes>\n" is printed before the
 //                                      error status, so the caller can check the bytes first.
+//   berth-unpack --blob FILE --length N [--timeout-ms T] DIR
+//                                      as above, stdin being a registry connection whose next N
+//                                      bytes are the rest of the blob (the caller has read the
+//                                      response head and appended any body bytes it got to
+//                                      FILE). A connection that closes early or sends nothing
+//                                      for T ms (default 30000) ends with status 4: FILE keeps
+//                                      what arrived, and the caller resumes the download.
 //   berth-unpack --digest              print only the digest line (nothing is written)
 //   berth-unpack --decompress          write the uncompressed stream to stdout
 //
 // Exit status: 0 done; 1 corrupt input or a failed operation; 2 usage; 3 a hostile entry was
-// refused. Errors are one line on stderr naming the entry. The caller unpacks into a fresh
+// refused; 4 the connection given with --length ended or stalled before its last byte. Errors are one line on stderr naming the entry. The caller unpacks into a fresh
 // temporary directory and discards it on failure, so a refused layer leaves nothing behind.
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,17 +58,27 @@ int refuse(struct unpack_error *error, const char *format, ...) {
 
 static struct input input; // large buffers: not on the stack
 
-static int report(const struct unpack_error *error) {
+static int report(const struct unpack_error *error, bool stream_failed) {
   // One line: newlines in hostile names must not forge extra lines.
   char line[sizeof error->message];
   size_t length = strlen(error->message);
   for (size_t i = 0; i <= length; i++) line[i] = (error->message[i] == '\n' || error->message[i] == '\r') ? ' ' : error->message[i];
   fprintf(stderr, "berth-unpack: %s%s\n", error->unsafe ? "refused: " : "", line);
-  return error->unsafe ? 3 : 1;
+  return stream_failed ? 4 : error->unsafe ? 3 : 1;
+}
+
+// A decimal count in [0, max]; false for anything else.
+static bool parse_count(const char *text, int64_t max, int64_t *value) {
+  char *end;
+  errno = 0;
+  long long parsed = strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || parsed < 0 || parsed > max) return false;
+  *value = parsed;
+  return true;
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: berth-unpack [--no-devices] [--blob FILE] DIR | --digest | --decompress  (layer stream on stdin)\n");
+  fprintf(stderr, "usage: berth-unpack [--no-devices] [--blob FILE [--length N [--timeout-ms T]]] DIR | --digest | --decompress  (layer stream on stdin)\n");
   return 2;
 }
 
@@ -69,15 +87,24 @@ int main(int argc, char **argv) {
   struct apply_options options = {.allow_devices = true};
   const char *target = NULL;
   const char *blob = NULL;
+  int64_t length = -1;
+  int timeout_ms = 30000;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--no-devices") == 0) options.allow_devices = false;
     else if (strcmp(argv[i], "--blob") == 0 && i + 1 < argc && blob == NULL) blob = argv[++i];
+    else if (strcmp(argv[i], "--length") == 0 && i + 1 < argc && length < 0) {
+      if (!parse_count(argv[++i], INT64_MAX, &length)) return usage();
+    } else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
+      int64_t value;
+      if (!parse_count(argv[++i], INT32_MAX, &value) || value == 0) return usage();
+      timeout_ms = (int)value;
+    }
     else if (strcmp(argv[i], "--digest") == 0) mode = MODE_DIGEST;
     else if (strcmp(argv[i], "--decompress") == 0) mode = MODE_DECOMPRESS;
     else if (argv[i][0] == '-' || target != NULL) return usage();
     else target = argv[i];
   }
-  if ((mode == MODE_APPLY) != (target != NULL) || (blob != NULL && mode != MODE_APPLY)) return usage();
+  if ((mode == MODE_APPLY) != (target != NULL) || (blob != NULL && mode != MODE_APPLY) || (length >= 0 && blob == NULL)) return usage();
 
   struct unpack_error error = {0};
   AUTO_FD blob_fd = -1;
@@ -85,13 +112,16 @@ int main(int argc, char **argv) {
     blob_fd = open(blob, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (blob_fd < 0) {
       fail(&error, errno, "open %s: %s", blob, strerror(errno));
-      return report(&error);
+      return report(&error, false);
     }
     // A download arrives through a pipe in 64 KiB writes; a larger pipe means fewer wake-ups.
     struct stat stdin_status;
     if (fstat(STDIN_FILENO, &stdin_status) == 0 && S_ISFIFO(stdin_status.st_mode)) (void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+    // A connection is read with poll() and a timeout: a stalled registry must not hang the pull.
+    int flags = fcntl(STDIN_FILENO, F_GETFL);
+    if (length >= 0 && flags >= 0) (void)fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
   }
-  if (input_open(&input, STDIN_FILENO, blob_fd, &error) < 0) return report(&error);
+  if (input_open(&input, STDIN_FILENO, blob_fd, length, timeout_ms, &error) < 0) return report(&error, input.stream_failed);
   int status = 0;
   struct apply_stats stats = {0};
   if (mode == MODE_DECOMPRESS) {
@@ -120,21 +150,21 @@ int main(int argc, char **argv) {
       if (status == 0 && blob_fd >= 0 && fsync(blob_fd) < 0) status = fail(&error, errno, "sync %s: %s", blob, strerror(errno));
     }
   }
-  if (status < 0 && blob_fd >= 0) {
+  if (status < 0 && blob_fd >= 0 && !input.stream_failed) {
     // The blob is still kept whole and digested: the caller checks the digest first, so that
     // bytes damaged on the way are reported as such rather than as a broken layer.
     struct unpack_error drain_error = {0};
     if (input_drain_raw(&input, &drain_error) < 0 || fsync(blob_fd) < 0) blob_fd = -1;
   }
   if (status < 0) {
-    if (blob_fd >= 0) {
+    if (blob_fd >= 0 && !input.stream_failed) {
       char blob_hex[65];
       sha256_hex(&input.blob_hash, blob_hex);
       printf("blob sha256:%s\n%llu\n", blob_hex, (unsigned long long)input.blob_total);
       fflush(stdout);
     }
     input_close(&input);
-    return report(&error);
+    return report(&error, input.stream_failed);
   }
   char hex[65];
   sha256_hex(&input.hash, hex);

@@ -80,10 +80,16 @@ struct input {
   bool blob_replayed;
   struct sha256 blob_hash;
   uint64_t blob_total;
+  // --length: the stream is a connection carrying exactly this many more bytes (-1: read to
+  // EOF). A connection that ends early or stalls for timeout_ms sets stream_failed: the layer
+  // is not wrong, the transfer is unfinished, and the caller resumes it another way.
+  int64_t stream_remaining;
+  int timeout_ms;
+  bool stream_failed;
 };
 
 // `blob_fd` is -1, or the file that keeps the compressed stream (see struct input).
-int input_open(struct input *input, int fd, int blob_fd, struct unpack_error *error);
+int input_open(struct input *input, int fd, int blob_fd, int64_t length, int timeout_ms, struct unpack_error *error);
 void input_close(struct input *input);
 // Up to `size` decompressed bytes; 0 at the end of the stream.
 ssize_t input_read(struct input *input, void *buffer, size_t size, struct unpack_error *error);

@@ -231,6 +231,8 @@ export interface ProxiedRequest {
   readonly path: string;
   readonly range: string | undefined;
   readonly contentRange: string | undefined;
+  /** The request's Connection header (berth's held-body GETs say `close`). */
+  readonly connection: string | undefined;
   status?: number | undefined;
 }
 
@@ -267,6 +269,7 @@ export async function startProxy(targetHost: string, options: ProxyOptions = {})
       path: incoming.url ?? "",
       range: incoming.headers.range,
       contentRange: incoming.headers["content-range"],
+      connection: incoming.headers.connection,
     };
     requests.push(record);
     if (options.hideRepository !== undefined && record.path.startsWith(`/v2/${options.hideRepository}/`)) {

@@ -1,10 +1,12 @@
 // The bridge to native/unpack (berth-unpack): apply a layer blob to a directory, digest a blob's
 // uncompressed stream, or decompress it to a file. A stored blob reaches the program as its
 // stdin file descriptor, so its bytes never pass through Node; a blob still downloading is
-// piped in as it arrives (`--blob`), and the program keeps, digests and unpacks it at once.
+// piped in as it arrives (`--blob`), and the program keeps, digests and unpacks it at once; on a
+// plain-HTTP connection the program reads the body off the socket itself (`--length`).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
+import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isSha256Digest } from "./digest.js";
@@ -147,6 +149,28 @@ export function startStreamingApply(blobFile: string, target: string, layer: str
       await exited;
     },
   };
+}
+
+/** How applying from a connection ended: the layer and blob as for a pipe, or the transfer cut short. */
+export type ConnectionApplyResult = StreamedLayer | { readonly interrupted: string };
+
+/**
+ * Applies the layer whose blob continues on `connection`: berth-unpack reads the next `length`
+ * bytes off it itself (after replaying what `blobFile` already holds). A connection that closes
+ * early or stalls for `timeoutMs` leaves `blobFile` holding what arrived, and says why.
+ */
+export async function applyFromConnection(
+  blobFile: string,
+  target: string,
+  layer: string,
+  connection: Socket,
+  length: number,
+  timeoutMs: number,
+): Promise<ConnectionApplyResult> {
+  const args = ["--blob", blobFile, "--length", String(length), "--timeout-ms", String(Math.max(1, Math.round(timeoutMs))), target];
+  const result = await outcome(spawn(unpackerPath(), args, { stdio: [connection, "pipe", "pipe"] }));
+  if (result.status === 4) return { interrupted: result.stderr.trim().split("\n").at(-1)?.replace(/^berth-unpack: (read layer stream: )?/, "") ?? "interrupted" };
+  return streamedLayer(result, layer);
 }
 
 function streamedLayer(result: RunResult, layer: string): StreamedLayer {

@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openImageStore, sha256Of, type ImageStore, type PullProgressEvent } from "../../../src/runtime/image/index.js";
+import { storeLayout, type StoreLayout } from "../../../src/runtime/image/layout.js";
+import { RegistryClient } from "../../../src/runtime/image/registry/client.js";
+import { downloadBlob } from "../../../src/runtime/image/registry/download.js";
 import {
   buildImage,
   ensureUnpacker,
@@ -18,6 +21,7 @@ import {
   makeTestRoot,
   tarEntries,
   type BuiltImage,
+  type LayerBlob,
   type TestRoot,
 } from "../../support/images.js";
 import {
@@ -94,6 +98,8 @@ describe.skipIf(!ready)("registry pull (needs root and docker-registry + skopeo)
     const result = await store.pull(name, { environment, onProgress: (event) => events.push(event) });
     expect(result).toMatchObject({ reference: name, digest: image.manifestDigest, imageId: image.configDigest, status: "downloaded" });
     for (const layer of image.layers) expect(proxy.blobGets(layer.digest)).toHaveLength(1);
+    // Plain HTTP: each layer's body is read off its own connection by berth-unpack.
+    for (const layer of image.layers) expect(proxy.blobGets(layer.digest)[0]?.connection).toBe("close");
 
     const inspect = await store.inspect(name);
     expect(inspect.Id).toBe(image.configDigest);
@@ -267,6 +273,44 @@ describe.skipIf(!ready)("registry pull (needs root and docker-registry + skopeo)
     } finally {
       await misbehaving.stop();
     }
+  });
+
+  it("hands a fresh layer download's connection to berth-unpack; a download already begun goes through Node", async () => {
+    const big = tinyImage("handed", { size: 1_000_000 });
+    await putImage(registry.host, "handed/app", "1", big);
+    const layer = big.layers[0] as LayerBlob;
+    const client = new RegistryClient({
+      endpoint: { name: registry.host, host: registry.host, schemes: ["http"], insecureTls: false, mirror: false },
+      hosts: { mirrors: new Map(), insecure: new Set() },
+    });
+    const download = async (name: string, before?: (layout: StoreLayout) => void) => {
+      const layout = storeLayout(freshRoots(root, name));
+      const directory = path.join(root.work, `${name}-diff`);
+      mkdirSync(directory, { recursive: true });
+      before?.(layout);
+      const progress: number[] = [];
+      const result = await downloadBlob(layout, {
+        client,
+        repositoryPath: "handed/app",
+        digest: layer.digest,
+        size: layer.blob.length,
+        scopes: ["repository:handed/app:pull"],
+        unpackInto: { directory, layer: layer.digest },
+        onProgress: (event) => (event.status === "downloading" ? progress.push(event.current) : undefined),
+      });
+      expect(result.applied?.diffId).toBe(layer.diffId);
+      expect(readFileSync(result.file).equals(layer.blob)).toBe(true);
+      expect(readFileSync(path.join(directory, "handed.txt")).equals(Buffer.alloc(1_000_000, "handed"))).toBe(true);
+      expect(progress.at(-1)).toBe(layer.blob.length);
+      return result;
+    };
+    expect((await download("handed-fresh")).direct).toBe(true);
+    const resumed = await download("handed-resumed", (layout) => {
+      const downloads = path.join(layout.temporaryDirectory, "downloads");
+      mkdirSync(downloads, { recursive: true });
+      writeFileSync(path.join(downloads, `${layer.digest.slice(7)}.partial`), layer.blob.subarray(0, 1000));
+    });
+    expect(resumed).toMatchObject({ direct: false, resumes: 1 });
   });
 
   it("continues a download an earlier process left half done, replaying the bytes it already has", async () => {

@@ -281,6 +281,19 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * The URL and headers `request` would be sent with (its Authorization included), for a caller
+   * that speaks to the registry over its own connection. Redirects and 401s are the caller's to
+   * hand back to request().
+   */
+  async prepare(request: Pick<RegistryRequest, "path" | "headers" | "scopes">): Promise<{ url: URL; headers: Record<string, string> }> {
+    const { base, challenge } = await this.ping();
+    const authorization = await this.#authorization(challenge, request.scopes);
+    const headers: Record<string, string> = { ...request.headers };
+    if (authorization !== undefined) headers["Authorization"] = authorization;
+    return { url: typeof request.path === "string" ? new URL(request.path, base) : request.path, headers };
+  }
+
   async #sendFollowing(base: URL, request: RegistryRequest, authorization: string | undefined): Promise<HttpResponse> {
     let url = typeof request.path === "string" ? new URL(request.path, base) : request.path;
     let sendAuthorization = authorization;

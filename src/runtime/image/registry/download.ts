@@ -4,7 +4,9 @@
 // Nothing unverified ever reaches blobs/; the pull moves verified downloads there when it commits.
 // A layer blob can be unpacked as it arrives (`unpackInto`): berth-unpack then writes the partial
 // file, hashes it and applies the layer in one pass on another core, and the layer is trusted
-// only once the blob's digest is checked.
+// only once the blob's digest is checked. From a plain-HTTP registry, a fresh layer download
+// goes further: berth-unpack reads the body off the connection itself (held-body.ts), and an
+// interrupted transfer is resumed the ordinary way from the bytes it kept.
 //
 // One download per blob, however many pulls want it: calls in this process share a promise, and
 // processes take a per-blob lock file (locks/download-<hex>.lock). Whoever gets the lock second
@@ -25,6 +27,7 @@ import {
   rmSync,
   statSync,
   truncateSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import path from "node:path";
@@ -33,10 +36,11 @@ import { digestHex } from "../digest.js";
 import { ImageError, ImageErrorCode, RegistryError } from "../errors.js";
 import { createHash } from "../hash.js";
 import { blobPath, type StoreLayout } from "../layout.js";
-import { startStreamingApply, type AppliedLayer } from "../unpacker.js";
+import { applyFromConnection, startStreamingApply, type AppliedLayer } from "../unpacker.js";
 import { responseError, type RegistryClient } from "./client.js";
+import { getHoldingBody, type HeldBody } from "./held-body.js";
 import { backoffDelay, decideResume, isRetryableStatus, rangeHeader } from "./resume.js";
-import { isNetworkFailure } from "./transport.js";
+import { defaultIdleTimeoutMs, isNetworkFailure } from "./transport.js";
 
 export interface RetryPolicy {
   /** Failed attempts allowed per blob before giving up. */
@@ -73,6 +77,8 @@ export interface DownloadedBlob {
   readonly resumes: number;
   /** The layer as applied into `unpackInto`; absent when this call did not fetch the blob. */
   readonly applied?: AppliedLayer;
+  /** The body went from the connection straight into berth-unpack (a plain-HTTP registry), not through Node. */
+  readonly direct?: boolean;
 }
 
 export function downloadsDirectory(layout: StoreLayout): string {
@@ -261,16 +267,106 @@ function hashExisting(fd: number, length: number, hash: ReturnType<typeof create
   }
 }
 
+/**
+ * A fresh layer download from a plain-HTTP registry, read off the connection by berth-unpack.
+ * Undefined when this way does not apply (TLS, a redirect, a 401, no Content-Length…): the
+ * ordinary request then does everything, errors included. An interrupted transfer leaves the
+ * partial file holding what arrived, for the ordinary way to resume.
+ */
+async function fetchOverConnection(
+  download: BlobDownload,
+  partial: string,
+  target: { readonly directory: string; readonly layer: string },
+): Promise<{ readonly held: HeldBlob } | { readonly interrupted: string } | undefined> {
+  let body: HeldBody;
+  try {
+    const prepared = await download.client.prepare({ path: `/v2/${download.repositoryPath}/blobs/${download.digest}`, scopes: download.scopes });
+    if (prepared.url.protocol !== "http:") return undefined;
+    body = await getHoldingBody({ url: prepared.url, headers: prepared.headers, registry: download.client.name, idleTimeoutMs: defaultIdleTimeoutMs });
+  } catch {
+    return undefined;
+  }
+  const progress = setInterval(() => reportSize(partial, download), 100);
+  try {
+    const length = body.headers.get("content-length");
+    const chunked = /chunked/i.test(body.headers.get("transfer-encoding") ?? "");
+    if (body.status !== 200 || chunked || length !== String(download.size) || body.bodyStart.length > download.size) return undefined;
+    writeFileSync(partial, body.bodyStart, { mode: 0o600 });
+    const remaining = download.size - body.bodyStart.length;
+    const result = await applyFromConnection(partial, target.directory, target.layer, body.socket, remaining, defaultIdleTimeoutMs);
+    if ("interrupted" in result) return result;
+    reportSize(partial, download);
+    return { held: { digest: result.blobDigest, size: result.blobSize, applied: result.applied, failure: result.failure } };
+  } finally {
+    clearInterval(progress);
+    body.socket.destroy();
+  }
+}
+
+function reportSize(partial: string, download: BlobDownload): void {
+  if (download.onProgress === undefined) return;
+  let current: number;
+  try {
+    current = statSync(partial).size;
+  } catch {
+    return;
+  }
+  download.onProgress({ status: "downloading", current, total: download.size });
+}
+
+const fileSize = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
+
 async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<DownloadedBlob> {
   const policy = download.retry ?? defaultRetryPolicy;
   const directory = downloadsDirectory(layout);
   mkdirSync(directory, { recursive: true });
   const finalFile = verifiedDownloadPath(layout, download.digest);
   const partial = `${finalFile}.partial`;
-  const sink = download.unpackInto === undefined ? openFileSink(partial, download.size) : openUnpackSink(partial, download.size, download.unpackInto);
+  let failures = 0;
   let resumes = 0;
+
+  /** Counts a failed attempt: gives up after the policy's attempts, else says so and waits. */
+  const afterFailure = async (failure: unknown): Promise<void> => {
+    failures++;
+    const reason = (failure as Error).message;
+    if (failures >= policy.attempts) {
+      throw new RegistryError(ImageErrorCode.registryConnection, `blob ${download.digest}: gave up after ${failures} attempts: ${reason}`, {
+        registry: download.client.name,
+        cause: failure,
+        object: `blob ${download.digest}`,
+      });
+    }
+    const delayMs = backoffDelay(failures, policy.baseDelayMs, policy.maxDelayMs);
+    download.onProgress?.({ status: "retrying", attempt: failures, delayMs, reason });
+    await sleep(delayMs);
+  };
+
+  /** Every byte is in: checks them, moves the file beside the store, and reports the layer. */
+  const settle = (held: HeldBlob, direct: boolean): DownloadedBlob => {
+    if (held.digest !== download.digest || held.size !== download.size) {
+      rmSync(partial, { force: true });
+      throw digestMismatchError(download, held.digest, held.size);
+    }
+    renameSync(partial, finalFile);
+    // The bytes are the registry's own: a layer that does not apply is broken at its source.
+    if (held.failure !== undefined) throw held.failure;
+    return { file: finalFile, fetched: true, resumes, direct, ...(held.applied === undefined ? {} : { applied: held.applied }) };
+  };
+
+  if (download.unpackInto !== undefined && fileSize(partial) === 0) {
+    download.onProgress?.({ status: "downloading", current: 0, total: download.size });
+    const outcome = await fetchOverConnection(download, partial, download.unpackInto);
+    if (outcome !== undefined && "held" in outcome) return settle(outcome.held, true);
+    if (outcome !== undefined) {
+      // Files of the unfinished layer go; the ordinary way replays the kept bytes into a clean directory.
+      rmSync(download.unpackInto.directory, { recursive: true, force: true });
+      mkdirSync(download.unpackInto.directory, { mode: 0o755 });
+      await afterFailure(new Error(outcome.interrupted));
+    }
+  }
+
+  const sink = download.unpackInto === undefined ? openFileSink(partial, download.size) : openUnpackSink(partial, download.size, download.unpackInto);
   try {
-    let failures = 0;
     for (;;) {
       if (sink.bytes === download.size) break;
       const range = rangeHeader(sink.bytes);
@@ -308,29 +404,10 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
         if (error instanceof RegistryError && !isNetworkFailure(error)) throw error;
         failure = error;
       }
-      failures++;
-      const reason = (failure as Error).message;
-      if (failures >= policy.attempts) {
-        throw new RegistryError(ImageErrorCode.registryConnection, `blob ${download.digest}: gave up after ${failures} attempts: ${reason}`, {
-          registry: download.client.name,
-          cause: failure,
-          object: `blob ${download.digest}`,
-        });
-      }
-      const delayMs = backoffDelay(failures, policy.baseDelayMs, policy.maxDelayMs);
-      download.onProgress?.({ status: "retrying", attempt: failures, delayMs, reason });
-      await sleep(delayMs);
+      await afterFailure(failure);
     }
     download.onProgress?.({ status: "verifying" });
-    const held = await sink.finish();
-    if (held.digest !== download.digest || held.size !== download.size) {
-      rmSync(partial, { force: true });
-      throw digestMismatchError(download, held.digest, held.size);
-    }
-    renameSync(partial, finalFile);
-    // The bytes are the registry's own: a layer that does not apply is broken at its source.
-    if (held.failure !== undefined) throw held.failure;
-    return { file: finalFile, fetched: true, resumes, ...(held.applied === undefined ? {} : { applied: held.applied }) };
+    return settle(await sink.finish(), false);
   } finally {
     await sink.close();
   }

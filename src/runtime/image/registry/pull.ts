@@ -39,8 +39,11 @@ import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, selectM
 import { backoffDelay, isRetryableStatus } from "./resume.js";
 import { isNetworkFailure } from "./transport.js";
 
-/** Downloads in flight per pull, as Docker's default max-concurrent-downloads (3). */
-const downloadConcurrency = 3;
+/**
+ * Downloads in flight per pull: containers/image's default (6) rather than Docker's (3), so a
+ * small layer finishing first does not leave a big one waiting for a slot.
+ */
+const downloadConcurrency = 6;
 const progressIntervalMs = 100;
 const configSizeLimit = 16 * 1024 * 1024;
 

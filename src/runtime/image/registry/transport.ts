@@ -8,7 +8,7 @@ import type { Readable } from "node:stream";
 import { ImageErrorCode, RegistryError } from "../errors.js";
 
 /** No byte for this long on a socket ends the request (a stalled registry or a dead connection). */
-const defaultIdleTimeoutMs = Number(process.env["BERTH_REGISTRY_TIMEOUT_MS"] ?? "") || 30_000;
+export const defaultIdleTimeoutMs = Number(process.env["BERTH_REGISTRY_TIMEOUT_MS"] ?? "") || 30_000;
 
 const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const verifiedAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
