@@ -1,5 +1,5 @@
 // A real registry for tests: Debian's docker-registry (the CNCF distribution server) on
-// 127.0.0.1, open, behind htpasswd Basic auth, or behind bearer tokens from a small token server
+// 127.0.0.1 (plain HTTP or TLS), open, behind htpasswd Basic auth, or behind bearer tokens from a small token server
 // written here (RS256 JWTs carrying the signing certificate in `x5c`, which the registry checks
 // against its rootcertbundle). Plus a counting HTTP proxy that can cut or corrupt a blob response,
 // and raw distribution-API helpers to put images and indexes into a registry without berth.
@@ -170,10 +170,20 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(directory: string, auth: RegistryAuth = { kind: "none" }): Promise<RunningRegistry> {
+/** With `tls`, the registry speaks only HTTPS, with a self-signed certificate for 127.0.0.1. */
+export async function startRegistry(directory: string, auth: RegistryAuth = { kind: "none" }, options: { tls?: boolean } = {}): Promise<RunningRegistry> {
   mkdirSync(directory, { recursive: true });
   const storage = path.join(directory, "storage");
   const port = await freePort();
+  let tlsSection = "";
+  if (options.tls === true) {
+    const certificate = path.join(directory, "registry.crt");
+    const key = path.join(directory, "registry.key");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate], {
+      stdio: "ignore",
+    });
+    tlsSection = `  tls:\n    certificate: ${certificate}\n    key: ${key}`;
+  }
   let authSection = "";
   if (auth.kind === "htpasswd") {
     const htpasswdFile = path.join(directory, "htpasswd");
@@ -198,6 +208,7 @@ export async function startRegistry(directory: string, auth: RegistryAuth = { ki
     "http:",
     `  addr: 127.0.0.1:${port}`,
     "  secret: berth-test-secret",
+    tlsSection,
     authSection,
   ].join("\n");
   const configFile = path.join(directory, "config.yml");
@@ -210,9 +221,10 @@ export async function startRegistry(directory: string, auth: RegistryAuth = { ki
     await waitUntil(
       async () => {
         if (child.exitCode !== null) throw new Error(`docker-registry exited: ${readFileSync(path.join(directory, "registry.log"), "utf8")}`);
+        // A TLS port answers this plain request with 400: up, too.
         const response = await fetch(`http://${host}/v2/`);
         await response.arrayBuffer();
-        return response.status === 200 || response.status === 401;
+        return response.status === 200 || response.status === 401 || (options.tls === true && response.status === 400);
       },
       15_000,
       `docker-registry on ${host}`,

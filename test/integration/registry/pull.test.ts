@@ -20,6 +20,7 @@ import {
   makeTestLayers,
   makeTestRoot,
   tarEntries,
+  writeOciLayout,
   type BuiltImage,
   type LayerBlob,
   type TestRoot,
@@ -30,6 +31,7 @@ import {
   putImage,
   putManifest,
   registryBlobFile,
+  skopeo,
   startProxy,
   startRegistry,
   type RegistryProxy,
@@ -311,6 +313,23 @@ describe.skipIf(!ready)("registry pull (needs root and docker-registry + skopeo)
       writeFileSync(path.join(downloads, `${layer.digest.slice(7)}.partial`), layer.blob.subarray(0, 1000));
     });
     expect(resumed).toMatchObject({ direct: false, resumes: 1 });
+  });
+
+  it("finds a loopback registry that speaks only TLS: the plain-HTTP ping gets 400, HTTPS follows, and the layers come through Node", async () => {
+    const secure = await startRegistry(path.join(root.work, "tls-registry"), { kind: "none" }, { tls: true });
+    try {
+      const small = tinyImage("secured", { size: 500_000 });
+      const layout = path.join(root.work, "secured-layout");
+      writeOciLayout(layout, [{ image: small, names: ["secured:1"] }]);
+      skopeo(["copy", "--dest-tls-verify=false", `oci:${layout}:secured:1`, `docker://${secure.host}/secured/app:1`]);
+      const { store, stateRoot } = freshStore();
+      const result = await store.pull(`${secure.host}/secured/app:1`, { environment });
+      expect(result.imageId).toBe(small.configDigest);
+      const [layerDirectory] = listing(path.join(stateRoot, "layers"));
+      expect(readFileSync(path.join(stateRoot, "layers", layerDirectory as string, "diff", "secured.txt")).equals(Buffer.alloc(500_000, "secured"))).toBe(true);
+    } finally {
+      await secure.stop();
+    }
   });
 
   it("continues a download an earlier process left half done, replaying the bytes it already has", async () => {

@@ -183,8 +183,11 @@ export function upstreamEndpoint(hosts: RegistryHosts, domain: string): Registry
   const canonical = canonicalDomain(domain);
   const host = canonical === defaultDomain ? dockerHubRegistryHost : canonical;
   const insecure = isInsecureHost(hosts, host);
-  // As Docker does for insecure and loopback registries: HTTPS first (unverified when insecure), then HTTP.
-  const schemes: ("https" | "http")[] = allowsPlainHttp(hosts, host) ? ["https", "http"] : ["https"];
+  // Insecure registries, as Docker does: HTTPS first (unverified), then HTTP. On loopback, HTTP
+  // first: the answer is the same (one port speaks one of them; a TLS port answers a plain
+  // request with 400, and HTTPS comes next), and a local plain-HTTP registry, the usual kind,
+  // is reached without loading TLS or failing a handshake first.
+  const schemes: ("https" | "http")[] = isLoopbackHost(host) ? ["http", "https"] : insecure ? ["https", "http"] : ["https"];
   return { name: canonical, host, schemes, insecureTls: insecure || isLoopbackHost(host), mirror: false };
 }
 

@@ -57,7 +57,7 @@ describe("registry configuration", () => {
       ["docker.io", "registry-1.docker.io", "https", false],
     ]);
     expect(upstreamEndpoint(hosts, "reg.lan:5000")).toMatchObject({ schemes: ["https", "http"], insecureTls: true });
-    expect(upstreamEndpoint(hosts, "127.0.0.1:5000")).toMatchObject({ schemes: ["https", "http"] });
+    expect(upstreamEndpoint(hosts, "127.0.0.1:5000")).toMatchObject({ schemes: ["http", "https"] });
     expect(upstreamEndpoint(hosts, "ghcr.io")).toMatchObject({ schemes: ["https"], insecureTls: false });
   });
 
