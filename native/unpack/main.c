@@ -13,18 +13,22 @@
 //                                      When applying fails, the rest of stdin is still kept
 //                                      and "blob sha256:<hex>\n<bytes>\n" is printed before the
 //                                      error status, so the caller can check the bytes first.
-//   berth-unpack --blob FILE --length N [--timeout-ms T] DIR
+//   berth-unpack --blob FILE --length N [--http] [--timeout-ms T] DIR
 //                                      as above, stdin being a registry connection whose next N
-//                                      bytes are the rest of the blob (the caller has read the
-//                                      response head and appended any body bytes it got to
-//                                      FILE). A connection that closes early or sends nothing
+//                                      bytes are the rest of the blob. With --http, FILE is empty
+//                                      and the connection starts with the response to a GET of
+//                                      the blob: unless it is a 200 with Content-Length N and no
+//                                      Transfer-Encoding, "http <status>" is printed, nothing is
+//                                      written, and the status is 5 (the caller asks again its
+//                                      own way). A connection that closes early or sends nothing
 //                                      for T ms (default 30000) ends with status 4: FILE keeps
 //                                      what arrived, and the caller resumes the download.
 //   berth-unpack --digest              print only the digest line (nothing is written)
 //   berth-unpack --decompress          write the uncompressed stream to stdout
 //
 // Exit status: 0 done; 1 corrupt input or a failed operation; 2 usage; 3 a hostile entry was
-// refused; 4 the connection given with --length ended or stalled before its last byte. Errors are one line on stderr naming the entry. The caller unpacks into a fresh
+// refused; 4 the connection given with --length ended or stalled before its last byte; 5 the
+// --http answer was not the whole blob. Errors are one line on stderr naming the entry. The caller unpacks into a fresh
 // temporary directory and discards it on failure, so a refused layer leaves nothing behind.
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +82,7 @@ static bool parse_count(const char *text, int64_t max, int64_t *value) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: berth-unpack [--no-devices] [--blob FILE [--length N [--timeout-ms T]]] DIR | --digest | --decompress  (layer stream on stdin)\n");
+  fprintf(stderr, "usage: berth-unpack [--no-devices] [--blob FILE [--length N [--http] [--timeout-ms T]]] DIR | --digest | --decompress  (layer stream on stdin)\n");
   return 2;
 }
 
@@ -89,9 +93,11 @@ int main(int argc, char **argv) {
   const char *blob = NULL;
   int64_t length = -1;
   int timeout_ms = 30000;
+  bool http = false;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--no-devices") == 0) options.allow_devices = false;
     else if (strcmp(argv[i], "--blob") == 0 && i + 1 < argc && blob == NULL) blob = argv[++i];
+    else if (strcmp(argv[i], "--http") == 0) http = true;
     else if (strcmp(argv[i], "--length") == 0 && i + 1 < argc && length < 0) {
       if (!parse_count(argv[++i], INT64_MAX, &length)) return usage();
     } else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
@@ -104,7 +110,7 @@ int main(int argc, char **argv) {
     else if (argv[i][0] == '-' || target != NULL) return usage();
     else target = argv[i];
   }
-  if ((mode == MODE_APPLY) != (target != NULL) || (blob != NULL && mode != MODE_APPLY) || (length >= 0 && blob == NULL)) return usage();
+  if ((mode == MODE_APPLY) != (target != NULL) || (blob != NULL && mode != MODE_APPLY) || (length >= 0 && blob == NULL) || (http && length < 0)) return usage();
 
   struct unpack_error error = {0};
   AUTO_FD blob_fd = -1;
@@ -120,6 +126,26 @@ int main(int argc, char **argv) {
     // A connection is read with poll() and a timeout: a stalled registry must not hang the pull.
     int flags = fcntl(STDIN_FILENO, F_GETFL);
     if (length >= 0 && flags >= 0) (void)fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
+  }
+  if (http) {
+    struct stat blob_status;
+    if (fstat(blob_fd, &blob_status) < 0 || blob_status.st_size != 0) {
+      fail(&error, EINVAL, "--http needs an empty %s", blob);
+      return report(&error, false);
+    }
+    struct http_head head;
+    if (http_read_head(STDIN_FILENO, timeout_ms, &head, &error) < 0) return report(&error, true);
+    if (head.status != 200 || head.chunked || head.content_length != length || head.body_length > (uint64_t)length) {
+      printf("http %d\n", head.status);
+      return fflush(stdout) == 0 ? 5 : 1;
+    }
+    // The body's first bytes came with the head: kept first, they are replayed like any held bytes.
+    if (write_all(blob_fd, head.body, head.body_length, &error) < 0) return report(&error, false);
+    if (lseek(blob_fd, 0, SEEK_SET) < 0) {
+      fail(&error, errno, "seek %s: %s", blob, strerror(errno));
+      return report(&error, false);
+    }
+    length -= (int64_t)head.body_length;
   }
   if (input_open(&input, STDIN_FILENO, blob_fd, length, timeout_ms, &error) < 0) return report(&error, input.stream_failed);
   int status = 0;

@@ -101,6 +101,18 @@ int input_drain(struct input *input, struct unpack_error *error);
 // Reads the compressed stream to its end (a blob's digest covers every byte of it).
 int input_drain_raw(struct input *input, struct unpack_error *error);
 
+// ---------------------------------------------------------------- http
+struct http_head {
+  int status;             // 0 when the head is not an HTTP/1.x response's
+  int64_t content_length; // -1 when absent or not a number
+  bool chunked;           // any Transfer-Encoding at all
+  const unsigned char *body; // bytes after the head that arrived with it
+  size_t body_length;
+};
+// Reads a response head off `fd` (waiting at most timeout_ms per read); -1 when the connection
+// ends or stalls first, or the head is too large.
+int http_read_head(int fd, int timeout_ms, struct http_head *head, struct unpack_error *error);
+
 // ---------------------------------------------------------------- tar
 struct xattr {
   char *name;

@@ -151,25 +151,31 @@ export function startStreamingApply(blobFile: string, target: string, layer: str
   };
 }
 
-/** How applying from a connection ended: the layer and blob as for a pipe, or the transfer cut short. */
-export type ConnectionApplyResult = StreamedLayer | { readonly interrupted: string };
+/**
+ * How applying from a connection ended: the layer and blob as for a pipe; the transfer cut short
+ * (`interrupted`, why); or, with `http`, an answer that is not the whole blob (`declined`, its
+ * HTTP status, 0 when it was not HTTP), with nothing written.
+ */
+export type ConnectionApplyResult = StreamedLayer | { readonly interrupted: string } | { readonly declined: number };
 
 /**
  * Applies the layer whose blob continues on `connection`: berth-unpack reads the next `length`
- * bytes off it itself (after replaying what `blobFile` already holds). A connection that closes
- * early or stalls for `timeoutMs` leaves `blobFile` holding what arrived, and says why.
+ * bytes off it itself, after replaying what `blobFile` already holds. With `http`, `blobFile` is
+ * empty and the connection starts with the registry's answer to a GET of the whole blob, head
+ * and all. A connection that closes early or stalls for `timeoutMs` leaves `blobFile` holding
+ * what arrived.
  */
 export async function applyFromConnection(
   blobFile: string,
   target: string,
   layer: string,
-  connection: Socket,
-  length: number,
-  timeoutMs: number,
+  connection: { readonly connection: Socket; readonly length: number; readonly http: boolean; readonly timeoutMs: number },
 ): Promise<ConnectionApplyResult> {
-  const args = ["--blob", blobFile, "--length", String(length), "--timeout-ms", String(Math.max(1, Math.round(timeoutMs))), target];
-  const result = await outcome(spawn(unpackerPath(), args, { stdio: [connection, "pipe", "pipe"] }));
+  const args = ["--blob", blobFile, "--length", String(connection.length), ...(connection.http ? ["--http"] : [])];
+  args.push("--timeout-ms", String(Math.max(1, Math.round(connection.timeoutMs))), target);
+  const result = await outcome(spawn(unpackerPath(), args, { stdio: [connection.connection, "pipe", "pipe"] }));
   if (result.status === 4) return { interrupted: result.stderr.trim().split("\n").at(-1)?.replace(/^berth-unpack: (read layer stream: )?/, "") ?? "interrupted" };
+  if (result.status === 5) return { declined: Number(/^http (\d+)/.exec(result.stdout)?.[1] ?? 0) };
   return streamedLayer(result, layer);
 }
 

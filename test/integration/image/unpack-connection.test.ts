@@ -1,36 +1,37 @@
-// berth-unpack reading a layer's blob straight off a TCP connection (`--length`), as a pull from
-// a plain-HTTP registry has it do: it stops after exactly N bytes without waiting for the
-// connection to close, and a connection that closes early or stalls ends as "interrupted" with
-// the partial blob file holding what arrived, so that the download can be resumed.
+// berth-unpack reading a layer's blob straight off a TCP connection (`--length`, and `--http`
+// where the connection starts with the registry's answer), as a pull from a plain-HTTP registry
+// has it do: it stops after exactly N bytes without waiting for the connection to close; an
+// answer that is not the whole blob is declined with nothing written; and a connection that
+// closes early or stalls ends as "interrupted" with the partial blob file holding what arrived,
+// so that the download can be resumed.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyFromConnection, type ConnectionApplyResult } from "../../../src/runtime/image/unpacker.js";
 import { ensureUnpacker, isRoot, makeLayer, makeTestRoot, tarEntries, type LayerBlob, type TestRoot } from "../../support/images.js";
 
-type Ending = "hold" | "cut" | "stall";
+/** After its pieces: hold the connection open, or close it. */
+type Ending = "hold" | "close";
 
-/**
- * A connection to a server on 127.0.0.1 that writes `bytes` and some more that are not the
- * blob's and holds the connection open ("hold"), or writes half of `bytes` and then closes the
- * connection ("cut") or holds it ("stall").
- */
-async function connectionSending(bytes: Buffer, ending: Ending): Promise<{ socket: net.Socket; close(): Promise<void> }> {
+/** A connection to a server on 127.0.0.1 that writes `pieces` 20 ms apart, then holds or closes the connection. */
+async function connectionSending(pieces: readonly Buffer[], ending: Ending): Promise<{ socket: net.Socket; close(): Promise<void> }> {
   const peers: net.Socket[] = [];
-  const server = net.createServer((peer) => {
+  const server = net.createServer(async (peer) => {
     peers.push(peer);
     peer.on("error", () => undefined);
-    const sent = ending === "hold" ? Buffer.concat([bytes, Buffer.from("not the blob's")]) : bytes.subarray(0, bytes.length >> 1);
-    peer.write(sent, () => {
-      if (ending === "cut") peer.end();
-    });
+    for (const [index, piece] of pieces.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      peer.write(piece);
+    }
+    if (ending === "close") peer.end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
-  // Paused from the start (as held-body.ts leaves it): only berth-unpack reads this connection.
-  const socket = net.connect({ host: "127.0.0.1", port, onread: { buffer: Buffer.alloc(16), callback: () => false } });
+  // Paused from the start (as handover.ts leaves it): only berth-unpack reads this connection.
+  const socket = net.connect({ host: "127.0.0.1", port });
+  socket.pause();
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   return {
     socket,
@@ -41,6 +42,8 @@ async function connectionSending(bytes: Buffer, ending: Ending): Promise<{ socke
     },
   };
 }
+
+const head = (lines: readonly string[]): Buffer => Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
 
 describe.skipIf(!isRoot)("berth-unpack reading a connection (needs root)", () => {
   let root: TestRoot;
@@ -57,47 +60,95 @@ describe.skipIf(!isRoot)("berth-unpack reading a connection (needs root)", () =>
 
   afterAll(() => root?.remove());
 
-  /** Writes `held` bytes of the blob to a fresh partial file, serves the rest, and applies. */
-  async function apply(held: number, ending: Ending, timeoutMs = 30_000): Promise<{ result: ConnectionApplyResult; partial: string; target: string }> {
+  /** Serves `pieces` on a connection and applies from it into a fresh directory, `held` blob bytes already in the partial file. */
+  async function apply(
+    pieces: readonly Buffer[],
+    ending: Ending,
+    options: { held?: number; http?: boolean; timeoutMs?: number } = {},
+  ): Promise<{ result: ConnectionApplyResult; partial: string; target: string }> {
+    const held = options.held ?? 0;
     const work = path.join(root.work, `case${++count}`);
     const target = path.join(work, "diff");
     mkdirSync(target, { recursive: true });
     const partial = path.join(work, "blob.partial");
     writeFileSync(partial, layer.blob.subarray(0, held));
-    const connection = await connectionSending(layer.blob.subarray(held), ending);
+    const connection = await connectionSending(pieces, ending);
     try {
-      const result = await applyFromConnection(partial, target, "test", connection.socket, layer.blob.length - held, timeoutMs);
+      const result = await applyFromConnection(partial, target, "test", {
+        connection: connection.socket,
+        length: layer.blob.length - held,
+        http: options.http ?? false,
+        timeoutMs: options.timeoutMs ?? 30_000,
+      });
       return { result, partial, target };
     } finally {
       await connection.close();
     }
   }
 
-  it("reads exactly the announced bytes after the ones already held, and no more, without waiting for the connection to close", async () => {
-    const held = 1000;
-    const { result, partial, target } = await apply(held, "hold");
-    if ("interrupted" in result) throw new Error(`interrupted: ${result.interrupted}`);
+  function expectWholeLayer(outcome: { result: ConnectionApplyResult; partial: string; target: string }): void {
+    const { result, partial, target } = outcome;
+    if (!("applied" in result)) throw new Error(`not applied: ${JSON.stringify(result)}`);
     expect(result.failure).toBeUndefined();
     expect(result.applied?.diffId).toBe(layer.diffId);
     expect(result.blobDigest).toBe(layer.digest);
     expect(result.blobSize).toBe(layer.blob.length);
     expect(readFileSync(partial).equals(layer.blob)).toBe(true);
     expect(readFileSync(path.join(target, "data.bin")).equals(content)).toBe(true);
+  }
+
+  it("reads exactly the announced bytes after the ones already held, and no more, without waiting for the connection to close", async () => {
+    const held = 1000;
+    expectWholeLayer(await apply([layer.blob.subarray(held), Buffer.from("not the blob's")], "hold", { held }));
   });
 
   it("says the transfer was interrupted when the connection closes early, and keeps the bytes that did arrive", async () => {
     const held = 500;
-    const { result, partial } = await apply(held, "cut");
     const arrived = (layer.blob.length - held) >> 1;
+    const { result, partial } = await apply([layer.blob.subarray(held, held + arrived)], "close", { held });
     expect(result).toEqual({ interrupted: `connection closed ${layer.blob.length - held - arrived} bytes early` });
     expect(readFileSync(partial).equals(layer.blob.subarray(0, held + arrived))).toBe(true);
   });
 
   it("says the transfer was interrupted when the connection stalls, and keeps the bytes that did arrive", async () => {
     const held = 700;
-    const { result, partial } = await apply(held, "stall", 300);
-    expect(result).toEqual({ interrupted: "no data for 300 ms" });
     const arrived = (layer.blob.length - held) >> 1;
+    const { result, partial } = await apply([layer.blob.subarray(held, held + arrived)], "hold", { held, timeoutMs: 300 });
+    expect(result).toEqual({ interrupted: "no data for 300 ms" });
     expect(readFileSync(partial).equals(layer.blob.subarray(0, held + arrived))).toBe(true);
+  });
+
+  describe("--http: the connection starts with the registry's answer", () => {
+    const ok = (length = layer.blob.length): Buffer => head(["HTTP/1.1 200 OK", "Content-Type: application/octet-stream", `content-length:  ${length} `, "Docker-Content-Digest: x"]);
+
+    it("reads the head, even in pieces, and applies the body that follows it (some of it in the head's packet)", async () => {
+      const response = Buffer.concat([ok(), layer.blob]);
+      expectWholeLayer(await apply([response.subarray(0, 30), response.subarray(30, 200), response.subarray(200)], "hold", { http: true }));
+    });
+
+    it("declines, writing nothing, an answer that is not the whole blob: another status, another length, chunked, not HTTP", async () => {
+      const answers: [Buffer, number][] = [
+        [head(["HTTP/1.1 404 Not Found", "Content-Length: 0"]), 404],
+        [head(["HTTP/1.1 307 Temporary Redirect", "Location: http://elsewhere/blob", "Content-Length: 0"]), 307],
+        [head(["HTTP/1.1 401 Unauthorized", 'WWW-Authenticate: Bearer realm="x"', "Content-Length: 0"]), 401],
+        [Buffer.concat([ok(layer.blob.length - 1), layer.blob]), 200],
+        [Buffer.concat([head(["HTTP/1.1 200 OK", "Transfer-Encoding: chunked"]), layer.blob]), 200],
+        [head(["HTTP/1.1 200 OK"]), 200],
+        [head(["SSH-2.0-OpenSSH_9.2", "x: y"]), 0],
+      ];
+      for (const [answer, status] of answers) {
+        const { result, partial } = await apply([answer], "hold", { http: true });
+        expect(result).toEqual({ declined: status });
+        expect(statSync(partial).size).toBe(0);
+      }
+    });
+
+    it("says the transfer was interrupted when the connection closes inside the head or the body", async () => {
+      expect((await apply([ok().subarray(0, 20)], "close", { http: true })).result).toEqual({ interrupted: "connection closed before the response head" });
+      const half = layer.blob.length >> 1;
+      const { result, partial } = await apply([Buffer.concat([ok(), layer.blob.subarray(0, half)])], "close", { http: true });
+      expect(result).toEqual({ interrupted: `connection closed ${layer.blob.length - half} bytes early` });
+      expect(readFileSync(partial).equals(layer.blob.subarray(0, half))).toBe(true);
+    });
   });
 });

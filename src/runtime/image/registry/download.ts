@@ -5,7 +5,7 @@
 // A layer blob can be unpacked as it arrives (`unpackInto`): berth-unpack then writes the partial
 // file, hashes it and applies the layer in one pass on another core, and the layer is trusted
 // only once the blob's digest is checked. From a plain-HTTP registry, a fresh layer download
-// goes further: berth-unpack reads the body off the connection itself (held-body.ts), and an
+// goes further: berth-unpack reads the answer off the connection itself (handover.ts), and an
 // interrupted transfer is resumed the ordinary way from the bytes it kept.
 //
 // One download per blob, however many pulls want it: calls in this process share a promise, and
@@ -27,9 +27,9 @@ import {
   rmSync,
   statSync,
   truncateSync,
-  writeFileSync,
   writeSync,
 } from "node:fs";
+import type { Socket } from "node:net";
 import path from "node:path";
 import { withLock } from "../../state.js";
 import { digestHex } from "../digest.js";
@@ -38,7 +38,7 @@ import { createHash } from "../hash.js";
 import { blobPath, type StoreLayout } from "../layout.js";
 import { applyFromConnection, startStreamingApply, type AppliedLayer } from "../unpacker.js";
 import { responseError, type RegistryClient } from "./client.js";
-import { getHoldingBody, type HeldBody } from "./held-body.js";
+import { sendForHandover } from "./handover.js";
 import { backoffDelay, decideResume, isRetryableStatus, rangeHeader } from "./resume.js";
 import { defaultIdleTimeoutMs, isNetworkFailure } from "./transport.js";
 
@@ -278,28 +278,29 @@ async function fetchOverConnection(
   partial: string,
   target: { readonly directory: string; readonly layer: string },
 ): Promise<{ readonly held: HeldBlob } | { readonly interrupted: string } | undefined> {
-  let body: HeldBody;
+  let connection: Socket;
   try {
     const prepared = await download.client.prepare({ path: `/v2/${download.repositoryPath}/blobs/${download.digest}`, scopes: download.scopes });
     if (prepared.url.protocol !== "http:") return undefined;
-    body = await getHoldingBody({ url: prepared.url, headers: prepared.headers, registry: download.client.name, idleTimeoutMs: defaultIdleTimeoutMs });
+    connection = await sendForHandover({ url: prepared.url, headers: prepared.headers, registry: download.client.name, idleTimeoutMs: defaultIdleTimeoutMs });
   } catch {
     return undefined;
   }
   const progress = setInterval(() => reportSize(partial, download), 100);
   try {
-    const length = body.headers.get("content-length");
-    const chunked = /chunked/i.test(body.headers.get("transfer-encoding") ?? "");
-    if (body.status !== 200 || chunked || length !== String(download.size) || body.bodyStart.length > download.size) return undefined;
-    writeFileSync(partial, body.bodyStart, { mode: 0o600 });
-    const remaining = download.size - body.bodyStart.length;
-    const result = await applyFromConnection(partial, target.directory, target.layer, body.socket, remaining, defaultIdleTimeoutMs);
+    const result = await applyFromConnection(partial, target.directory, target.layer, {
+      connection,
+      length: download.size,
+      http: true,
+      timeoutMs: defaultIdleTimeoutMs,
+    });
+    if ("declined" in result) return undefined;
     if ("interrupted" in result) return result;
     reportSize(partial, download);
     return { held: { digest: result.blobDigest, size: result.blobSize, applied: result.applied, failure: result.failure } };
   } finally {
     clearInterval(progress);
-    body.socket.destroy();
+    connection.destroy();
   }
 }
 
