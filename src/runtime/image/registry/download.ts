@@ -29,7 +29,6 @@ import {
   truncateSync,
   writeSync,
 } from "node:fs";
-import type { Socket } from "node:net";
 import path from "node:path";
 import { withLock } from "../../state.js";
 import { digestHex } from "../digest.js";
@@ -38,7 +37,7 @@ import { createHash } from "../hash.js";
 import { blobPath, type StoreLayout } from "../layout.js";
 import { applyFromConnection, startStreamingApply, type AppliedLayer } from "../unpacker.js";
 import { responseError, type RegistryClient } from "./client.js";
-import { sendForHandover } from "./handover.js";
+import { connectForHandover, type HandoverConnection } from "./handover.js";
 import { backoffDelay, decideResume, isRetryableStatus, rangeHeader } from "./resume.js";
 import { defaultIdleTimeoutMs, isNetworkFailure } from "./transport.js";
 
@@ -278,29 +277,34 @@ async function fetchOverConnection(
   partial: string,
   target: { readonly directory: string; readonly layer: string },
 ): Promise<{ readonly held: HeldBlob } | { readonly interrupted: string } | undefined> {
-  let connection: Socket;
+  let connection: HandoverConnection;
   try {
     const prepared = await download.client.prepare({ path: `/v2/${download.repositoryPath}/blobs/${download.digest}`, scopes: download.scopes });
     if (prepared.url.protocol !== "http:") return undefined;
-    connection = await sendForHandover({ url: prepared.url, headers: prepared.headers, registry: download.client.name, idleTimeoutMs: defaultIdleTimeoutMs });
+    connection = await connectForHandover({ url: prepared.url, headers: prepared.headers, registry: download.client.name, idleTimeoutMs: defaultIdleTimeoutMs });
   } catch {
     return undefined;
   }
   const progress = setInterval(() => reportSize(partial, download), 100);
   try {
-    const result = await applyFromConnection(partial, target.directory, target.layer, {
-      connection,
+    // The program starts (a fork, on this thread) before the GET goes out: once layers stream
+    // in, the cores are busy, and a later start would wait for them.
+    const applying = applyFromConnection(partial, target.directory, target.layer, {
+      connection: connection.socket,
       length: download.size,
       http: true,
       timeoutMs: defaultIdleTimeoutMs,
     });
+    // A GET that cannot be written closes the connection: the program then says "interrupted".
+    await connection.send().catch(() => undefined);
+    const result = await applying;
     if ("declined" in result) return undefined;
     if ("interrupted" in result) return result;
     reportSize(partial, download);
     return { held: { digest: result.blobDigest, size: result.blobSize, applied: result.applied, failure: result.failure } };
   } finally {
     clearInterval(progress);
-    connection.destroy();
+    connection.socket.destroy();
   }
 }
 

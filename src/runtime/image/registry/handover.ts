@@ -1,4 +1,4 @@
-// A plain-HTTP GET whose connection is handed over to berth-unpack as soon as the request is
+// A plain-HTTP GET whose connection is handed over to berth-unpack before the request is even
 // written: the program reads the response head itself (`--http`) and, when it is the whole
 // blob, keeps, hashes and unpacks the body straight off the socket. On a registry reached
 // without TLS (a local mirror, a CI registry) a layer's bytes then never pass through Node, and
@@ -26,18 +26,26 @@ export function requestHead(url: URL, headers: Readonly<Record<string, string>>)
   return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
+/** A connection whose GET is not written yet: give it to the program first, then send. */
+export interface HandoverConnection {
+  readonly socket: net.Socket;
+  /** Writes the GET; rejects (and closes the connection) when that fails. */
+  send(): Promise<void>;
+}
+
 /**
- * Opens a plain-HTTP connection and writes a GET on it; resolves with the connection once the
- * request is written. Node never reads from it: the socket is paused before it connects, so
- * the whole answer is left to whoever gets the connection. Failures reject with a RegistryError.
+ * Opens a plain-HTTP connection for a GET. Node never reads from it: the socket is paused before
+ * it connects, so the whole answer is left to whoever gets the connection. The request is
+ * written by send(), so that the program that will read the answer can be started before any
+ * of it arrives. Failures reject with a RegistryError.
  */
-export function sendForHandover(request: HandoverRequest): Promise<net.Socket> {
+export function connectForHandover(request: HandoverRequest): Promise<HandoverConnection> {
   const head = requestHead(request.url, request.headers);
   const failure = (error: unknown) => networkError(error, { method: "GET", url: request.url, registry: request.registry });
   if (request.url.protocol !== "http:" || head === undefined) {
     return Promise.reject(failure(new Error("not a plain-HTTP request")));
   }
-  return new Promise<net.Socket>((resolve, reject) => {
+  return new Promise<HandoverConnection>((resolve, reject) => {
     const socket = net.connect({ host: request.url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(request.url.port || 80) });
     // Paused before it connects, the socket never starts reading (net's afterConnect skips a paused one).
     socket.pause();
@@ -48,14 +56,19 @@ export function sendForHandover(request: HandoverRequest): Promise<net.Socket> {
     socket.setTimeout(request.idleTimeoutMs, () => fail(Object.assign(new Error(`no connection for ${request.idleTimeoutMs} ms`), { code: "BERTH_IDLE_TIMEOUT" })));
     socket.once("error", fail);
     socket.once("connect", () => {
-      socket.write(head, (error) => {
-        if (error) return fail(error);
-        socket.setTimeout(0);
-        socket.removeListener("error", fail);
-        // Later errors (the program's end of the connection) are the program's to report.
-        socket.on("error", () => undefined);
-        resolve(socket);
-      });
+      socket.setTimeout(0);
+      socket.removeListener("error", fail);
+      // Later errors (the connection's end, once the program has it) are the program's to report.
+      socket.on("error", () => undefined);
+      const send = (): Promise<void> =>
+        new Promise<void>((sent, notSent) =>
+          socket.write(head, (error) => {
+            if (!error) return sent();
+            socket.destroy();
+            notSent(failure(error));
+          }),
+        );
+      resolve({ socket, send });
     });
   });
 }
