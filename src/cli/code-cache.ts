@@ -21,16 +21,24 @@ export interface Cache {
 /** Global options that take a value: their value is not a command word. */
 const valueOptions = new Set(["-f", "--file", "-p", "--project-name", "--project-directory", "--env-file", "--profile", "--progress"]);
 
-/** The first two command words of argv (`container run`), skipping global options and their values. */
+/** Verbs whose next word names a subcommand (`container run`); after any other verb, words are arguments. */
+const groupVerbs = new Set(["container", "image", "volume", "network", "system"]);
+
+/**
+ * The command words of argv (`container run`, `pull`), skipping global options and their values:
+ * one word, or two after a group verb. Arguments and option values (`login -u carol`) are never
+ * part of it, so the caches stay one per command.
+ */
 export function commandSignature(argv: readonly string[]): string {
   const words: string[] = [];
-  for (let index = 0; index < argv.length && words.length < 2; index++) {
+  for (let index = 0; index < argv.length; index++) {
     const argument = argv[index] as string;
     if (argument.startsWith("-")) {
       if (words.length === 0 && valueOptions.has(argument)) index++;
       continue;
     }
     words.push(argument);
+    if (words.length === 2 || !groupVerbs.has(words[0] as string)) break;
   }
   return words.join(" ");
 }

@@ -18,6 +18,11 @@ describe("commandSignature", () => {
     [["--project-directory", "examples/hello", "config"], "config"],
     [["--file=compose.yaml", "--dry-run", "image", "ls"], "image ls"],
     [["version"], "version"],
+    [["pull", "busybox:1.35"], "pull"],
+    [["login", "-u", "carol", "127.0.0.1:5000"], "login"],
+    [["search", "--format", "json", "app"], "search"],
+    [["network", "--help"], "network"],
+    [["volume", "-q", "ls"], "volume ls"],
     [["--help"], ""],
     [[], ""],
   ])("%j → %j", (argv, signature) => {
