@@ -33,6 +33,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,6 +125,9 @@ int main(int argc, char **argv) {
     // A download arrives through a pipe in 64 KiB writes; a larger pipe means fewer wake-ups.
     struct stat stdin_status;
     if (fstat(STDIN_FILENO, &stdin_status) == 0 && S_ISFIFO(stdin_status.st_mode)) (void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+    // Reading a connection, nothing tells this program that the pull gave up: it dies with its
+    // caller rather than keep writing a download that a later pull may take over.
+    if (length >= 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)) return 1;
     // A connection is read with poll() and a timeout: a stalled registry must not hang the pull.
     int flags = fcntl(STDIN_FILENO, F_GETFL);
     if (length >= 0 && flags >= 0) (void)fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);

@@ -3,13 +3,14 @@
 // has it do: it stops after exactly N bytes without waiting for the connection to close; an
 // answer that is not the whole blob is declined with nothing written; and a connection that
 // closes early or stalls ends as "interrupted" with the partial blob file holding what arrived,
-// so that the download can be resumed.
+// so that the download can be resumed; and the program dies with the process that started it.
 
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyFromConnection, type ConnectionApplyResult } from "../../../src/runtime/image/unpacker.js";
+import { applyFromConnection, unpackerPath, type ConnectionApplyResult } from "../../../src/runtime/image/unpacker.js";
 import { ensureUnpacker, isRoot, makeLayer, makeTestRoot, tarEntries, type LayerBlob, type TestRoot } from "../../support/images.js";
 
 /** After its pieces: hold the connection open, or close it. */
@@ -116,6 +117,27 @@ describe.skipIf(!isRoot)("berth-unpack reading a connection (needs root)", () =>
     const { result, partial } = await apply([layer.blob.subarray(held, held + arrived)], "hold", { held, timeoutMs: 300 });
     expect(result).toEqual({ interrupted: "no data for 300 ms" });
     expect(readFileSync(partial).equals(layer.blob.subarray(0, held + arrived))).toBe(true);
+  });
+
+  it("dies with the process that started it, rather than keep writing a download nobody waits for", async () => {
+    const work = path.join(root.work, `case${++count}`);
+    mkdirSync(path.join(work, "diff"), { recursive: true });
+    const fifo = path.join(work, "never-written");
+    execFileSync("mkfifo", [fifo]);
+    // sh starts it on a stream that never ends, prints its pid and exits.
+    const script = '"$0" --blob "$1" --length 100 "$2" <>"$3" >/dev/null 2>&1 & echo $!';
+    const pid = Number(execFileSync("sh", ["-c", script, unpackerPath(), path.join(work, "blob.partial"), path.join(work, "diff"), fifo], { encoding: "utf8" }).trim());
+    const deadline = Date.now() + 5_000;
+    // Gone, or a zombie waiting for whoever reaps orphans here.
+    const alive = (): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(alive()).toBe(false);
   });
 
   describe("--http: the connection starts with the registry's answer", () => {
