@@ -3,7 +3,6 @@
 // answer has arrived. Only what deciding "is this the blob, whole?" needs is kept: the status,
 // Content-Length and whether the body is chunked.
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,26 +13,17 @@
 static ssize_t read_until_blank_line(int fd, char *buffer, size_t capacity, int timeout_ms, size_t *head_length, struct unpack_error *error) {
   size_t have = 0;
   for (;;) {
-    if (have >= 4) {
-      for (size_t i = 0; i + 4 <= have; i++) {
-        if (memcmp(buffer + i, "\r\n\r\n", 4) == 0) {
-          *head_length = i + 4;
-          return (ssize_t)have;
-        }
+    if (have == capacity) return fail(error, EPROTO, "response head larger than %zu bytes", capacity);
+    ssize_t count = read_connection(fd, buffer + have, capacity - have, timeout_ms, "response head", error);
+    if (count < 0) return -1;
+    if (count == 0) return fail(error, ECONNRESET, "connection closed before the response head");
+    // The blank line may straddle the previous read: look from three bytes before the new ones.
+    for (size_t i = have >= 3 ? have - 3 : 0; i + 4 <= have + (size_t)count; i++) {
+      if (memcmp(buffer + i, "\r\n\r\n", 4) == 0) {
+        *head_length = i + 4;
+        return (ssize_t)(have + (size_t)count);
       }
     }
-    if (have == capacity) return fail(error, EPROTO, "response head larger than %zu bytes", capacity);
-    ssize_t count = read(fd, buffer + have, capacity - have);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      struct pollfd readable = {.fd = fd, .events = POLLIN};
-      int ready = poll(&readable, 1, timeout_ms);
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready > 0) continue;
-      return fail(error, ready == 0 ? ETIMEDOUT : errno, "no data for %d ms", timeout_ms);
-    }
-    if (count < 0) return fail(error, errno, "read response head: %s", strerror(errno));
-    if (count == 0) return fail(error, ECONNRESET, "connection closed before the response head");
     have += (size_t)count;
   }
 }

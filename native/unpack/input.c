@@ -10,6 +10,19 @@
 static const unsigned char gzip_magic[2] = {0x1f, 0x8b};
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
+ssize_t read_connection(int fd, void *buffer, size_t size, int timeout_ms, const char *what, struct unpack_error *error) {
+  for (;;) {
+    ssize_t count = read(fd, buffer, size);
+    if (count >= 0) return count;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return fail(error, errno, "read %s: %s", what, strerror(errno));
+    struct pollfd readable = {.fd = fd, .events = POLLIN};
+    int ready = poll(&readable, 1, timeout_ms);
+    if (ready > 0 || (ready < 0 && errno == EINTR)) continue;
+    return fail(error, ready == 0 ? ETIMEDOUT : errno, "no data for %d ms", timeout_ms);
+  }
+}
+
 int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error) {
   while (size > 0) {
     ssize_t written = write(fd, bytes, size);
@@ -35,19 +48,17 @@ static ssize_t fill_raw(struct input *input, struct unpack_error *error) {
     unsigned char *fresh = input->raw + input->raw_length;
     size_t room = sizeof input->raw - input->raw_length;
     if (!replaying && input->stream_remaining >= 0 && (uint64_t)input->stream_remaining < room) room = (size_t)input->stream_remaining;
-    ssize_t count = room == 0 ? 0 : read(replaying ? input->blob_fd : input->fd, fresh, room);
-    if (count < 0 && errno == EINTR) continue;
-    if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !replaying) {
-      struct pollfd readable = {.fd = input->fd, .events = POLLIN};
-      int ready = poll(&readable, 1, input->timeout_ms);
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready > 0) continue;
-      input->stream_failed = true;
-      return fail(error, ready == 0 ? ETIMEDOUT : errno, "read layer stream: no data for %d ms", input->timeout_ms);
-    }
-    if (count < 0) {
-      input->stream_failed = !replaying && input->stream_remaining >= 0;
-      return fail(error, errno, "read layer stream%s: %s", replaying ? " (kept blob)" : "", strerror(errno));
+    ssize_t count = 0;
+    if (room > 0 && replaying) {
+      count = read(input->blob_fd, fresh, room);
+      if (count < 0 && errno == EINTR) continue;
+      if (count < 0) return fail(error, errno, "read layer stream (kept blob): %s", strerror(errno));
+    } else if (room > 0) {
+      count = read_connection(input->fd, fresh, room, input->timeout_ms, "layer stream", error);
+      if (count < 0) {
+        input->stream_failed = input->stream_remaining >= 0;
+        return -1;
+      }
     }
     if (count == 0 && !replaying && input->stream_remaining > 0) {
       input->stream_failed = true;

@@ -38,6 +38,10 @@ static inline void free_pointer(void *pointer) {
 #define AUTO_FD __attribute__((cleanup(close_fd))) int
 #define AUTO_FREE __attribute__((cleanup(free_pointer)))
 
+// read() that, on a non-blocking connection, waits at most timeout_ms for bytes; retries EINTR.
+// -1 with `error` set ("no data for T ms", or "read WHAT: …") when it fails.
+ssize_t read_connection(int fd, void *buffer, size_t size, int timeout_ms, const char *what, struct unpack_error *error);
+
 // All of `size` bytes, retrying short writes and EINTR.
 int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error);
 

@@ -35,7 +35,7 @@ import { digestHex } from "../digest.js";
 import { ImageError, ImageErrorCode, RegistryError } from "../errors.js";
 import { createHash } from "../hash.js";
 import { blobPath, type StoreLayout } from "../layout.js";
-import { applyFromConnection, startStreamingApply, type AppliedLayer } from "../unpacker.js";
+import { applyFromConnection, startStreamingApply, type AppliedLayer, type StreamedLayer } from "../unpacker.js";
 import { responseError, type RegistryClient } from "./client.js";
 import { connectForHandover, type HandoverConnection } from "./handover.js";
 import { backoffDelay, decideResume, isRetryableStatus, rangeHeader } from "./resume.js";
@@ -190,7 +190,7 @@ function openFileSink(partial: string, limit: number): BlobSink {
 
 /** The partial file, written, hashed and applied as a layer by berth-unpack as bytes arrive. */
 function openUnpackSink(partial: string, limit: number, target: { readonly directory: string; readonly layer: string }): BlobSink {
-  let bytes = existsSync(partial) ? statSync(partial).size : 0;
+  let bytes = fileSize(partial);
   if (bytes > limit) truncateSync(partial, (bytes = 0));
   let program = startStreamingApply(partial, target.directory, target.layer);
   return {
@@ -204,13 +204,11 @@ function openUnpackSink(partial: string, limit: number, target: { readonly direc
     async restart() {
       await program.abort();
       truncateSync(partial, (bytes = 0));
-      rmSync(target.directory, { recursive: true, force: true });
-      mkdirSync(target.directory, { mode: 0o755 });
+      emptyDirectory(target.directory);
       program = startStreamingApply(partial, target.directory, target.layer);
     },
     async finish() {
-      const streamed = await program.finish();
-      return { digest: streamed.blobDigest, size: streamed.blobSize, applied: streamed.applied, failure: streamed.failure };
+      return heldBlob(await program.finish());
     },
     close: () => program.abort(),
   };
@@ -301,7 +299,7 @@ async function fetchOverConnection(
     if ("declined" in result) return undefined;
     if ("interrupted" in result) return result;
     reportSize(partial, download);
-    return { held: { digest: result.blobDigest, size: result.blobSize, applied: result.applied, failure: result.failure } };
+    return { held: heldBlob(result) };
   } finally {
     clearInterval(progress);
     connection.socket.destroy();
@@ -309,17 +307,28 @@ async function fetchOverConnection(
 }
 
 function reportSize(partial: string, download: BlobDownload): void {
-  if (download.onProgress === undefined) return;
-  let current: number;
-  try {
-    current = statSync(partial).size;
-  } catch {
-    return;
-  }
-  download.onProgress({ status: "downloading", current, total: download.size });
+  download.onProgress?.({ status: "downloading", current: fileSize(partial), total: download.size });
 }
 
-const fileSize = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
+/** Bytes in the file; 0 when there is none. */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A layer applied half way goes: the directory is made again, empty, for a fresh apply. */
+function emptyDirectory(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+  mkdirSync(directory, { mode: 0o755 });
+}
+
+/** What berth-unpack kept and applied, as a sink reports it. */
+function heldBlob(streamed: StreamedLayer): HeldBlob {
+  return { digest: streamed.blobDigest, size: streamed.blobSize, applied: streamed.applied, failure: streamed.failure };
+}
 
 async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<DownloadedBlob> {
   const policy = download.retry ?? defaultRetryPolicy;
@@ -364,8 +373,7 @@ async function fetchBlob(layout: StoreLayout, download: BlobDownload): Promise<D
     if (outcome !== undefined && "held" in outcome) return settle(outcome.held, true);
     if (outcome !== undefined) {
       // Files of the unfinished layer go; the ordinary way replays the kept bytes into a clean directory.
-      rmSync(download.unpackInto.directory, { recursive: true, force: true });
-      mkdirSync(download.unpackInto.directory, { mode: 0o755 });
+      emptyDirectory(download.unpackInto.directory);
       await afterFailure(new Error(outcome.interrupted));
     }
   }
