@@ -61,10 +61,26 @@ describe("the launcher's code cache", () => {
   });
 
   it("ignores a cache made from another bundle", () => {
-    const bundle = path.join(copy, "dist", "berth.cjs");
+    const bundle = path.join(copy, "dist", "version.cjs");
     writeFileSync(bundle, `${readFileSync(bundle, "utf8")}\n`);
     expect(berth("version").status).toBe(0);
     const header = decodeCache(readFileSync(cacheFile))?.header;
     expect(header?.bundle).toBe(`${statSync(bundle).size}:${statSync(bundle).mtimeMs}`);
+  });
+
+  it("runs each verb from its family's bundle, and help and unknown verbs from the whole CLI's", () => {
+    // A family's bundle holds only its own commands: swapping bundles shows which one ran.
+    const bundles = path.join(copy, "dist");
+    const help = berth("--help");
+    expect(help.status).toBe(0);
+    for (const verb of ["config", "container", "image", "pull", "volume", "network", "system", "version"]) expect(help.stdout).toContain(`\n  ${verb}`);
+    writeFileSync(path.join(bundles, "container.cjs"), 'process.stdout.write("container bundle\\n");');
+    writeFileSync(path.join(bundles, "image.cjs"), 'process.stdout.write("image bundle\\n");');
+    expect(berth("container", "ls").stdout).toBe("container bundle\n");
+    expect(berth("-p", "demo", "pull", "x").stdout).toBe("image bundle\n");
+    expect(berth("volume", "ls", "--help").stdout).toContain("Usage: berth volume ls");
+    const unknown = berth("frobnicate");
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain("frobnicate");
   });
 });
