@@ -100,7 +100,7 @@ function snapshotCli() {
   const copy = path.join(base, "cli");
   cpSync(path.join(repoRoot, "dist"), path.join(copy, "dist"), { recursive: true });
   mkdirSync(path.join(copy, "bin"));
-  copyFileSync(berthBin, path.join(copy, "bin", "berth"));
+  for (const file of ["berth", "package.json"]) copyFileSync(path.join(path.dirname(berthBin), file), path.join(copy, "bin", file));
   berthCli = path.join(copy, "bin", "berth");
   const version = berth(["version"]);
   if (version.status !== 0) throw new Error(`the copy of the CLI does not run (dist/ rebuilt meanwhile?):\n${version.stderr}`);

@@ -15,7 +15,7 @@ rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
-// The CLI is a set of CommonJS bundles that dist/main.js, the launcher, runs through V8's code
+// The CLI is a set of CommonJS bundles that dist/main.cjs, the launcher, runs through V8's code
 // cache (src/cli/launcher.ts): dist/berth.cjs with every command, and one per command family
 // (src/cli/entries/<family>.ts, src/cli/bundles.ts) with only that family's modules. Verbs still
 // load lazily: esbuild turns each dynamic import of a bundled module into a call that evaluates
@@ -39,7 +39,15 @@ await Promise.all(
     }),
   ),
 );
-await build({ ...common, entryPoints: ["src/cli/launcher.ts"], outfile: "dist/main.js", format: "esm" });
+// The launcher is CommonJS too, as is bin/berth: Node's ES module loader costs about 8 ms a start.
+await build({
+  ...common,
+  entryPoints: ["src/cli/launcher.ts"],
+  outfile: "dist/main.cjs",
+  format: "cjs",
+  define: { "import.meta.url": "__berthModuleUrl" },
+  banner: { js: 'const __berthModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
 
 for (const name of Object.keys(entries)) {
   const bundleFile = new URL(`../dist/${name}.cjs`, import.meta.url);

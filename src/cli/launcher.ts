@@ -1,4 +1,4 @@
-// dist/main.js: loads the bundle that runs the command (dist/<family>.cjs, ./bundles.ts) through
+// dist/main.cjs: loads the bundle that runs the command (dist/<family>.cjs, ./bundles.ts) through
 // V8's code cache, so that a command does not compile again what its previous run compiled.
 // Node 20 caches no code for the modules it loads itself; a vm.Script takes and produces cached
 // data. Each command has its own cache (./code-cache.ts), written at the exit of a successful run

@@ -1,4 +1,4 @@
-// bin/berth through dist/main.js, the launcher: the first successful run of a command writes its
+// bin/berth through dist/main.cjs, the launcher: the first successful run of a command writes its
 // V8 code cache (dist/cache/<command>.v8), later runs use it and leave it alone, a failed run
 // writes nothing, and a damaged or stale cache is ignored and written anew. Runs a copy of bin/
 // and dist/ that the test owns.
@@ -22,7 +22,7 @@ describe("the launcher's code cache", () => {
     cpSync(path.join(repoRoot, "dist"), path.join(copy, "dist"), { recursive: true });
     rmSync(path.join(copy, "dist", "cache"), { recursive: true, force: true });
     mkdirSync(path.join(copy, "bin"));
-    copyFileSync(path.join(repoRoot, "bin", "berth"), path.join(copy, "bin", "berth"));
+    for (const file of ["berth", "package.json"]) copyFileSync(path.join(repoRoot, "bin", file), path.join(copy, "bin", file));
     cacheDirectory = path.join(copy, "dist", "cache");
     cacheFile = path.join(cacheDirectory, "version.v8");
   });
@@ -66,6 +66,19 @@ describe("the launcher's code cache", () => {
     expect(berth("version").status).toBe(0);
     const header = decodeCache(readFileSync(cacheFile))?.header;
     expect(header?.bundle).toBe(`${statSync(bundle).size}:${statSync(bundle).mtimeMs}`);
+  });
+
+  it("says how to build when dist/ is missing, in one line", () => {
+    const bare = makeTempDirectory("launcher-bare");
+    try {
+      mkdirSync(path.join(bare, "bin"));
+      for (const file of ["berth", "package.json"]) copyFileSync(path.join(repoRoot, "bin", file), path.join(bare, "bin", file));
+      const run = spawnSync(process.execPath, ["--", path.join(bare, "bin", "berth"), "version"], { encoding: "utf8", cwd: bare });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe("berth is not built yet: run `npm ci && npm run build` in the berth checkout\n");
+    } finally {
+      removeTempDirectory(bare);
+    }
   });
 
   it("runs each verb from its family's bundle, and help and unknown verbs from the whole CLI's", () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const berthBin = path.join(repoRoot, "bin", "berth");
-const builtEntry = path.join(repoRoot, "dist", "main.js");
+const builtEntry = path.join(repoRoot, "dist", "main.cjs");
 
 export interface BerthRun {
   /** null when the process died from a signal or hit the timeout. */
