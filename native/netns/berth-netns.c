@@ -1,14 +1,25 @@
 /* berth-netns: network namespaces bound to arbitrary paths, so that src/network can create and
  * configure a sandbox in one process spawn (`ip -n` in iproute2 6.1 accepts only names under
- * /run/netns, not paths). It never forks.
+ * /run/netns, not paths).
  *
  *   berth-netns create PATH [-- CMD ARGS...]   new netns bound at PATH, then exec CMD inside it
  *   berth-netns exec PATH -- CMD ARGS...       setns into PATH's netns and exec CMD
+ *   berth-netns create|exec PATH --host HOSTNS -- CMD ARGS...
+ *                                              standard input holds two inputs for CMD, split
+ *                                              at a line "#host": CMD runs on the first inside
+ *                                              PATH's netns, then, if that succeeded, on the
+ *                                              second in the netns at HOSTNS (a sandbox's veths
+ *                                              made inside, then put on their bridges outside)
  *   berth-netns delete PATH...                 release each netns's links, unmount, unlink;
  *                                              missing or unmounted is success
  *
  * Exit status 0, or 1 with one line `berth-netns: <what>: <strerror>` on stderr (2 for usage).
  * create leaves nothing behind when it fails before CMD runs; what CMD does is CMD's business.
+ * Without --host it never forks: CMD replaces it and its status is CMD's. With --host, CMD runs
+ * twice as a child; a failure of the inside run exits with that run's status, and any failure
+ * after it succeeded (the host run, or entering HOSTNS) exits 3, so that the caller knows which
+ * input's lines to blame and that the sandbox exists. Two small forks here cost far less than a
+ * second spawn from the caller (a Node process, whose fork copies a large address space).
  *
  * Why delete "releases" links: unmounting only drops a reference, and the kernel reaps the netns
  * (and with it each veth pair) later, in a workqueue. Until then the host-side veth keeps its
@@ -35,7 +46,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef NSFS_MAGIC
@@ -63,8 +76,8 @@ static int fail(const char *format, ...)
 
 static int usage(void)
 {
-	fputs("usage: berth-netns create PATH [-- CMD ARGS...]\n"
-	      "       berth-netns exec PATH -- CMD ARGS...\n"
+	fputs("usage: berth-netns create PATH [--host HOSTNS] [-- CMD ARGS...]\n"
+	      "       berth-netns exec PATH [--host HOSTNS] -- CMD ARGS...\n"
 	      "       berth-netns delete PATH...\n",
 	      stderr);
 	return 2;
@@ -370,13 +383,136 @@ static int delete_one(const char *path, int host_fd, const struct stat *host)
 	return 0;
 }
 
+/* The host phase failed (see the head comment). */
+#define EXIT_HOST_FAILED 3
+/* run_child's child could not exec CMD (it said so on stderr). */
+#define EXIT_EXEC_FAILED 127
+
+/* All of standard input (at most 1 MiB: a few lines per endpoint). */
+static char *read_input(size_t *length)
+{
+	size_t capacity = 64 * 1024, used = 0;
+	char *data = malloc(capacity);
+	if (data == NULL)
+		return NULL;
+	for (;;) {
+		if (used == capacity) {
+			if (capacity >= 1024 * 1024) {
+				errno = EFBIG;
+				free(data);
+				return NULL;
+			}
+			char *bigger = realloc(data, capacity * 2);
+			if (bigger == NULL) {
+				free(data);
+				return NULL;
+			}
+			data = bigger;
+			capacity *= 2;
+		}
+		ssize_t got = read(STDIN_FILENO, data + used, capacity - used);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(data);
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+	}
+	*length = used;
+	return data;
+}
+
+/* Run CMD as a child with INPUT on its standard input; its exit status (128 + signal if killed). */
+static int run_child(char **command, const char *input, size_t length, const char *where)
+{
+	int pipe_fds[2];
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+		return fail("pipe for %s", where);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+		return fail("fork for %s", where);
+	}
+	if (pid == 0) {
+		if (dup2(pipe_fds[0], STDIN_FILENO) < 0)
+			_exit(fail("stdin for %s", where));
+		execvp(command[0], command);
+		fail("exec %s (%s)", command[0], where);
+		_exit(EXIT_EXEC_FAILED);
+	}
+	close(pipe_fds[0]);
+	/* CMD may stop reading early (a failed batch line): its status says so, not the write. */
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t written = 0; written < length;) {
+		ssize_t put = write(pipe_fds[1], input + written, length - written);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put <= 0)
+			break;
+		written += (size_t)put;
+	}
+	close(pipe_fds[1]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail("wait for %s", where);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* --host: standard input, read before anything is made, split at the line "#host". */
+struct two_inputs {
+	int host_fd;
+	char *data;
+	size_t inside_length; /* data[0, inside_length) is the inside input */
+	size_t host_start;    /* data[host_start, length) the host's */
+	size_t length;
+};
+
+static int read_two_inputs(struct two_inputs *inputs)
+{
+	inputs->data = read_input(&inputs->length);
+	if (inputs->data == NULL)
+		return fail("read standard input");
+	static const char marker[] = "#host\n";
+	inputs->inside_length = inputs->host_start = inputs->length;
+	for (size_t at = 0; at + sizeof marker - 1 <= inputs->length; at++) {
+		if ((at == 0 || inputs->data[at - 1] == '\n') && memcmp(inputs->data + at, marker, sizeof marker - 1) == 0) {
+			inputs->inside_length = at;
+			inputs->host_start = at + sizeof marker - 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* CMD on the inside input here (in PATH's netns), then on the host input in the host netns. */
+static int run_inside_then_host(char **command, const char *path, const struct two_inputs *inputs)
+{
+	int status = run_child(command, inputs->data, inputs->inside_length, path);
+	if (status != 0 || inputs->host_start == inputs->length)
+		return status;
+	if (setns(inputs->host_fd, CLONE_NEWNET) != 0) {
+		fail("enter the host netns");
+		return EXIT_HOST_FAILED;
+	}
+	if (run_child(command, inputs->data + inputs->host_start, inputs->length - inputs->host_start, "host netns") != 0)
+		return EXIT_HOST_FAILED;
+	return 0;
+}
+
 static int run(char **command, const char *path)
 {
 	execvp(command[0], command);
 	return fail("exec %s (in netns %s)", command[0], path);
 }
 
-static int create(const char *path, char **command)
+static int create(const char *path, char **command, const struct two_inputs *inputs)
 {
 	if (is_bound_namespace(path)) {
 		errno = EEXIST;
@@ -399,20 +535,28 @@ static int create(const char *path, char **command)
 	}
 	if (command == NULL)
 		return 0;
-	run(command, path);
+	if (inputs != NULL) {
+		int status = run_inside_then_host(command, path, inputs);
+		if (status != EXIT_EXEC_FAILED)
+			return status;
+	} else {
+		run(command, path);
+	}
 	/* exec failed: undo, so the caller sees either a configured namespace or none. */
 	umount2(path, MNT_DETACH);
 	unlink(path);
 	return 1;
 }
 
-static int enter(const char *path, char **command)
+static int enter(const char *path, char **command, const struct two_inputs *inputs)
 {
 	AUTO_FD fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail("open netns %s", path);
 	if (setns(fd, CLONE_NEWNET) != 0)
 		return fail("enter netns %s", path);
+	if (inputs != NULL)
+		return run_inside_then_host(command, path, inputs);
 	return run(command, path);
 }
 
@@ -431,16 +575,33 @@ int main(int argc, char **argv)
 			status |= delete_one(argv[i], host_fd, &host);
 		return status;
 	}
-	/* create PATH [-- CMD...] and exec PATH -- CMD...: argv[3] must be "--" when present. */
+	/* create PATH [--host HOSTNS] [-- CMD...] and exec PATH [--host HOSTNS] -- CMD...: "--"
+	 * must come before CMD when CMD is given; --host needs CMD. */
 	char **command = NULL;
-	if (argc > 3) {
-		if (strcmp(argv[3], "--") != 0 || argc == 4)
-			return usage();
-		command = &argv[4];
+	const char *host = NULL;
+	int next = 3;
+	if (argc > next + 1 && strcmp(argv[next], "--host") == 0) {
+		host = argv[next + 1];
+		next += 2;
 	}
-	if (strcmp(verb, "create") == 0)
-		return create(argv[2], command);
-	if (strcmp(verb, "exec") == 0 && command != NULL)
-		return enter(argv[2], command);
-	return usage();
+	if (argc > next) {
+		if (strcmp(argv[next], "--") != 0 || argc == next + 1)
+			return usage();
+		command = &argv[next + 1];
+	}
+	if (host != NULL && command == NULL)
+		return usage();
+	if (strcmp(verb, "create") != 0 && (strcmp(verb, "exec") != 0 || command == NULL))
+		return usage();
+	/* Opened, and the input read, before anything changes this process's netns or makes a
+	 * namespace: a failure here leaves nothing behind. */
+	struct two_inputs inputs = { .host_fd = -1 };
+	if (host != NULL) {
+		if ((inputs.host_fd = open(host, O_RDONLY | O_CLOEXEC)) < 0)
+			return fail("open host netns %s", host);
+		if (read_two_inputs(&inputs) != 0)
+			return 1;
+	}
+	const struct two_inputs *two = host != NULL ? &inputs : NULL;
+	return strcmp(verb, "create") == 0 ? create(argv[2], command, two) : enter(argv[2], command, two);
 }

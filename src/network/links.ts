@@ -1,10 +1,11 @@
 // The plumbing: bridges, and sandboxes (a netns bound at a path, with one interface per
 // network). Everything is one `ip -batch` per netns, so a container on any number of bridge
-// networks costs two spawns to set up and one to tear down:
-//   1. `berth-netns create NS -- ip -batch -`: the netns, lo, and per endpoint a veth pair made
-//      from inside with its peer placed straight into the host netns (or a macvlan made from
-//      inside on the host's parent, via link-netns), addresses, MAC, MTU, routes;
-//   2. `ip -batch -` in the host: each host-side veth onto its bridge, hairpin on, up.
+// networks costs one spawn to set up and one to tear down:
+//   `berth-netns create NS --host HOSTNS -- ip -batch -`, which runs ip twice:
+//   1. inside: the netns, lo, and per endpoint a veth pair made from inside with its peer placed
+//      straight into the host netns (or a macvlan made from inside on the host's parent, via
+//      link-netns), addresses, MAC, MTU, routes;
+//   2. in the host: each host-side veth onto its bridge, hairpin on, up.
 //   teardown: `berth-netns delete NS`: each host-side veth peer set down and renamed vbdel<N>
 //   (its name is free at once, for a restart; deleting it outright costs an RCU grace period,
 //   15-40 ms), other links (macvlan) deleted, the netns unmounted and unlinked. The kernel
@@ -318,11 +319,15 @@ function netnsError(nsPath: string, result: RunResult): NetworkError {
   return new NetworkError(missing ? NetworkErrorCode.notFound : NetworkErrorCode.kernel, `netns ${nsPath}: ${detail}`, { object: `netns ${nsPath}` });
 }
 
+/** berth-netns --host: the inside batch succeeded, the host batch (or entering the host netns) did not. */
+const hostBatchFailed = 3;
+
 /**
- * The two spawns of a sandbox change: `berth-netns create|exec NS -- ip -batch -` with the
- * inside lines, then `ip -batch -` in the host with the host lines. When either batch fails,
- * undo runs and the failed line's object is named; berth-netns's own failure (the path is taken,
- * say) left nothing, and must not remove what someone else has there.
+ * The one spawn of a sandbox change: `berth-netns create|exec NS --host HOSTNS -- ip -batch -`
+ * runs the inside lines in the sandbox, then the host lines in the host netns (the input's two
+ * parts split at a line `#host`, a comment to ip). When either batch fails, undo runs and the
+ * failed line's object is named; berth-netns's own failure (the path is taken, say) left
+ * nothing, and must not remove what someone else has there.
  */
 async function configureSandbox(
   context: Context,
@@ -330,18 +335,15 @@ async function configureSandbox(
   change: { verb: "create" | "exec"; inside: readonly BatchLine[]; host: readonly BatchLine[]; undo: () => Promise<void> },
 ): Promise<void> {
   const { system } = context;
-  const made = await system.runHere([system.berthNetns, change.verb, nsPath, "--", "ip", "-batch", "-"], { input: renderBatch(change.inside) });
-  if (made.status !== 0) {
-    if (berthNetnsFailed(made)) throw netnsError(nsPath, made);
-    await change.undo().catch(() => undefined);
-    throw batchFailure(change.inside, made, `netns ${nsPath}`);
-  }
-  if (change.host.length === 0) return;
-  const attached = await system.run(["ip", "-batch", "-"], { input: renderBatch(change.host) });
-  if (attached.status !== 0) {
-    await change.undo().catch(() => undefined);
-    throw batchFailure(change.host, attached, `netns ${nsPath}`);
-  }
+  const host = change.host.length === 0 ? "" : `#host\n${renderBatch(change.host)}`;
+  const made = await system.runHere([system.berthNetns, change.verb, nsPath, "--host", system.netnsPath, "--", "ip", "-batch", "-"], {
+    input: `${renderBatch(change.inside)}${host}`,
+  });
+  if (made.status === 0) return;
+  if (made.status !== hostBatchFailed && berthNetnsFailed(made)) throw netnsError(nsPath, made);
+  await change.undo().catch(() => undefined);
+  if (made.status === hostBatchFailed) throw batchFailure(change.host, made, `netns ${nsPath}`);
+  throw batchFailure(change.inside, made, `netns ${nsPath}`);
 }
 
 /** A new netns bound at nsPath with lo up and every endpoint configured; on failure nothing is left. */

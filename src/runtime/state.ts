@@ -26,17 +26,27 @@ export const RuntimeErrorCode = {
   lock: "E_RUNTIME_LOCK",
 } as const;
 
+export interface AtomicWriteOptions {
+  readonly mode?: number;
+  /**
+   * fsync before the rename (the default), so that the new content survives a power cut. Per-boot
+   * state under the run root, and files rewritten at every start, skip it: a reboot discards or
+   * rewrites them anyway, and the rename alone keeps readers from ever seeing half a file.
+   */
+  readonly durable?: boolean;
+}
+
 /** Write `data` to `file` so that readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const temporary = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    const fd = openSync(temporary, "w", mode);
+    const fd = openSync(temporary, "w", options.mode ?? 0o644);
     try {
       const buffer = typeof data === "string" ? Buffer.from(data) : data;
       let offset = 0;
       while (offset < buffer.length) offset += writeSync(fd, buffer, offset);
-      fsyncSync(fd);
+      if (options.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -47,8 +57,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   }
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+export function writeJsonAtomic(file: string, value: unknown, options: AtomicWriteOptions = {}): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, options);
 }
 
 /** Parsed JSON, or undefined when the file does not exist. A corrupt file is an error naming it. */

@@ -348,7 +348,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     const shimPid = readShimPid(files);
     if (canStop(state.status) && shimPid !== undefined && observation.shimAlive) {
       if (state.paused) await setFrozen(layout(), record.id, false);
-      if (timeoutSeconds !== undefined) writeFileAtomic(files.stopTimeout, `${Math.max(0, Math.round(timeoutSeconds))}\n`);
+      if (timeoutSeconds !== undefined) writeFileAtomic(files.stopTimeout, `${Math.max(0, Math.round(timeoutSeconds))}\n`, { durable: false });
       signalProcess(shimPid, "SIGTERM");
       const graceSeconds = timeoutSeconds ?? record.config.stopTimeout ?? 10;
       if (!(await waitForProcessExit(shimPid, Math.max(0, graceSeconds) * 1000 + 10_000, files.runDir))) {
@@ -432,7 +432,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     if (observation.shimAlive && shimPid !== undefined) {
       if (canStop(state.status)) {
         if (state.paused) await setFrozen(layout(), record.id, false).catch(() => undefined);
-        writeFileAtomic(files.stopTimeout, "0\n");
+        writeFileAtomic(files.stopTimeout, "0\n", { durable: false });
         signalProcess(shimPid, "SIGTERM");
         if (!(await waitForProcessExit(shimPid, 10_000, files.runDir))) {
           signalProcess(shimPid, "SIGKILL");

@@ -80,6 +80,8 @@ export interface SandboxRequest {
 const hostIfName = (containerId: string, index: number): string => `vb${containerId.slice(0, 10)}${index.toString(16).padStart(2, "0")}`;
 const interfaceName = (index: number): string => `eth${index}`;
 const isV6 = (ip: string): boolean => ip.includes(":");
+/** Endpoint records, name tables and resolver files: per-boot, or rewritten at every start, so never fsynced. */
+const perBoot = { durable: false } as const;
 
 /** Whether two bindings would take the same host socket (a wildcard address overlaps every address of its family). */
 function sameHostSocket(a: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">, b: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">): boolean {
@@ -234,7 +236,7 @@ function refreshNames(context: NetworkContext, networks: readonly NetworkRecord[
     const network = byId.get(id);
     if (network === undefined) continue;
     mkdirSync(path.dirname(namesTableFile(context.paths, id)), { recursive: true });
-    writeFileAtomic(namesTableFile(context.paths, id), userDefined(network) ? renderNamesTable(members.get(id) ?? []) : "");
+    writeFileAtomic(namesTableFile(context.paths, id), userDefined(network) ? renderNamesTable(members.get(id) ?? []) : "", perBoot);
   }
   // Every container on a changed network: its hosts file (peers) and its resolver's table list.
   const containers = new Set<string>();
@@ -247,7 +249,7 @@ function refreshNames(context: NetworkContext, networks: readonly NetworkRecord[
     const peers = sharedNetworks.flatMap((network) => (members.get(network.id) ?? []).filter((endpoint) => endpoint.containerId !== containerId));
     writeInPlace(first.hostsFile, renderHosts({ header: first.hostsHeader, self: own, hostname: first.hostname, domainname: first.domainname, peers }));
     if (existsSync(path.dirname(first.dnsConfigFile))) {
-      writeFileAtomic(first.dnsConfigFile, renderResolverConfig({ ...first.resolver, tables: sharedNetworks.map((network) => namesTableFile(context.paths, network.id)) }));
+      writeFileAtomic(first.dnsConfigFile, renderResolverConfig({ ...first.resolver, tables: sharedNetworks.map((network) => namesTableFile(context.paths, network.id)) }), perBoot);
     }
   }
 }
@@ -384,7 +386,7 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
     try {
       for (const endpoint of endpoints) {
         mkdirSync(endpointsDirectory(context.paths, endpoint.networkId), { recursive: true });
-        writeJsonAtomic(endpointFile(context.paths, endpoint.networkId, endpoint.containerId), endpoint);
+        writeJsonAtomic(endpointFile(context.paths, endpoint.networkId, endpoint.containerId), endpoint, perBoot);
         changed.add(endpoint.networkId);
       }
       mkdirSync(path.dirname(sandbox), { recursive: true });
@@ -397,7 +399,7 @@ export async function setUpSandbox(context: NetworkContext, request: SandboxRequ
         if ((endpoints[index]?.ports.length ?? 0) > 0) await applyRules(context, network);
       }
       await context.kernel.forgetUdpFlows(udpHostPorts(endpoints));
-      writeFileAtomic(request.files.resolvConf, renderResolvConf(request.resolver));
+      writeFileAtomic(request.files.resolvConf, renderResolvConf(request.resolver), perBoot);
       refreshNames(context, all, changed);
     } catch (error) {
       await tearDownLocked(context, all, request.containerId).catch(() => undefined);
@@ -455,7 +457,7 @@ export async function connectRunning(context: NetworkContext, request: Omit<Sand
     });
     const endpoint: EndpointRecord = { ...planned, sandbox };
     mkdirSync(endpointsDirectory(context.paths, network.id), { recursive: true });
-    writeJsonAtomic(endpointFile(context.paths, network.id, request.containerId), endpoint);
+    writeJsonAtomic(endpointFile(context.paths, network.id, request.containerId), endpoint, perBoot);
     try {
       await ensureBridges(context, [network]);
       await context.kernel.connectEndpoint(sandbox, endpointSpec(context.paths, network, endpoint, false));

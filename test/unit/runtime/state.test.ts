@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readJsonFile, runtimePaths, withLock, writeJsonAtomic } from "../../../src/runtime/state.js";
+import { readJsonFile, runtimePaths, withLock, writeFileAtomic, writeJsonAtomic } from "../../../src/runtime/state.js";
 
 let directory: string;
 beforeEach(() => {
@@ -17,6 +17,18 @@ describe("state files", () => {
     writeJsonAtomic(file, { x: 2 });
     expect(readJsonFile(file)).toEqual({ x: 2 });
     expect(readdirSync(path.dirname(file))).toEqual(["b.json"]);
+  });
+
+  it("takes a mode, and writes per-boot files (no fsync) just as whole", () => {
+    const secret = path.join(directory, "config.json");
+    writeFileAtomic(secret, "{}\n", { mode: 0o600 });
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    const perBoot = path.join(directory, "run", "endpoint.json");
+    writeJsonAtomic(perBoot, { ip: "10.0.0.2" }, { durable: false });
+    writeJsonAtomic(perBoot, { ip: "10.0.0.3" }, { durable: false });
+    expect(readJsonFile(perBoot)).toEqual({ ip: "10.0.0.3" });
+    expect(statSync(perBoot).mode & 0o777).toBe(0o644);
+    expect(readdirSync(path.dirname(perBoot))).toEqual(["endpoint.json"]);
   });
 
   it("reads a missing file as undefined and a corrupt one as an error naming it", () => {

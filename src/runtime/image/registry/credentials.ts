@@ -100,7 +100,7 @@ function readConfig(file: string): DockerConfigFile {
 
 function writeConfig(file: string, config: DockerConfigFile): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file, `${JSON.stringify(config, null, "\t")}\n`, 0o600);
+  writeFileAtomic(file, `${JSON.stringify(config, null, "\t")}\n`, { mode: 0o600 });
 }
 
 /** The auths entry for a key, matching the other spellings Docker accepts (`https://host/v2/`). */
