@@ -1,6 +1,8 @@
 // Typed errors with stable codes. Library code throws these and never prints;
 // src/cli renders them (one line each, plus a hint) and maps codes to exit statuses.
 
+import { compareText } from "./compare.js";
+
 export interface BerthErrorOptions {
   readonly hint?: string;
   readonly cause?: unknown;
@@ -63,10 +65,10 @@ export class AggregateComposeError extends BerthError {
 
 function compareProblems(a: ComposeError, b: ComposeError): number {
   return (
-    (a.file ?? "").localeCompare(b.file ?? "") ||
+    compareText(a.file ?? "", b.file ?? "") ||
     (a.line ?? 0) - (b.line ?? 0) ||
     (a.column ?? 0) - (b.column ?? 0) ||
-    (a.path ?? "").localeCompare(b.path ?? "")
+    compareText(a.path ?? "", b.path ?? "")
   );
 }
 

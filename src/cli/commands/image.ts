@@ -16,6 +16,7 @@ import {
   type ImageSummary,
 } from "../../runtime/index.js";
 import { printResult } from "../output.js";
+import { compareText } from "../../compare.js";
 
 /**
  * The engine's view of the store: `image rm` refuses (without -f) and `image prune` keeps images
@@ -108,7 +109,7 @@ function goValueString(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(goValueString).join(" ")}]`;
   if (typeof value === "object") {
     return `map[${Object.entries(value as Record<string, unknown>)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([key, entry]) => `${key}:${goValueString(entry)}`)
       .join(" ")}]`;
   }
@@ -194,7 +195,7 @@ function rowsOf(summary: ImageSummary, showDigests: boolean): ImageRow[] {
     if (reference.digest !== undefined) digestsByRepository.set(repository, [...(digestsByRepository.get(repository) ?? []), reference.digest]);
   }
   const rows: ImageRow[] = [];
-  for (const [repository, tags] of [...tagsByRepository].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [repository, tags] of [...tagsByRepository].sort(([a], [b]) => compareText(a, b))) {
     const digests = showDigests ? (digestsByRepository.get(repository) ?? []) : [];
     digestsByRepository.delete(repository);
     for (const tag of tags.sort()) {
@@ -202,7 +203,7 @@ function rowsOf(summary: ImageSummary, showDigests: boolean): ImageRow[] {
       for (const digest of digests) rows.push({ summary, repository, tag, digest });
     }
   }
-  for (const [repository, digests] of [...digestsByRepository].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [repository, digests] of [...digestsByRepository].sort(([a], [b]) => compareText(a, b))) {
     if (showDigests) for (const digest of digests) rows.push({ summary, repository, tag: "<none>", digest });
     else rows.push({ summary, repository, tag: "<none>", digest: "" });
   }

@@ -19,6 +19,7 @@ import type { HostSockets } from "../../network/index.js";
 import { readHostFile } from "./rootfs.js";
 import type { ContainerCreateSpec, PortBindingSpec } from "./spec.js";
 import type { ContainerFiles, ContainerRecord } from "./store.js";
+import { compareText } from "../../compare.js";
 
 export const NetworkingErrorCode = { invalid: "E_CONTAINER_INVALID_CONFIG" } as const;
 
@@ -47,7 +48,7 @@ export function exposedPortKeys(imageExposed: readonly string[], spec: Pick<Cont
   for (const binding of spec.portBindings ?? []) {
     for (let port = binding.containerPort; port <= (binding.containerPortEnd ?? binding.containerPort); port++) keys.add(`${port}/${binding.protocol ?? "tcp"}`);
   }
-  return [...keys].sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
+  return [...keys].sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || compareText(a, b));
 }
 
 /** `-p` ranges expanded to one request per container port; `-P` adds every exposed port not yet bound. */

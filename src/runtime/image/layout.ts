@@ -16,6 +16,7 @@ import type { RuntimePaths } from "../state.js";
 import { processAlive, readJsonFile, writeJsonAtomic } from "../state.js";
 import { digestHex } from "./digest.js";
 import { ImageError, ImageErrorCode } from "./errors.js";
+import { compareText } from "../../compare.js";
 
 export interface StoreLayout {
   readonly stateRoot: string;
@@ -118,8 +119,8 @@ export function readIndex(layout: StoreLayout): ImageIndex {
 }
 
 export function writeIndex(layout: StoreLayout, index: ImageIndex): void {
-  const sortedReferences = Object.fromEntries(Object.entries(index.references).sort(([a], [b]) => a.localeCompare(b)));
-  const sortedImages = Object.fromEntries(Object.entries(index.images).sort(([a], [b]) => a.localeCompare(b)));
+  const sortedReferences = Object.fromEntries(Object.entries(index.references).sort(([a], [b]) => compareText(a, b)));
+  const sortedImages = Object.fromEntries(Object.entries(index.images).sort(([a], [b]) => compareText(a, b)));
   writeJsonAtomic(layout.indexFile, { version: 1, references: sortedReferences, images: sortedImages });
 }
 

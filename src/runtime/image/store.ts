@@ -55,6 +55,7 @@ import type {
   RemoveImageOptions,
   ResolvedImage,
 } from "./types.js";
+import { compareText } from "../../compare.js";
 
 const unpackConcurrency = 4;
 
@@ -196,7 +197,7 @@ async function collectGarbage(layout: StoreLayout, index: ImageIndex): Promise<{
     }
     return count;
   };
-  layers.sort((a, b) => depth(b.chainId) - depth(a.chainId) || a.chainId.localeCompare(b.chainId));
+  layers.sort((a, b) => depth(b.chainId) - depth(a.chainId) || compareText(a.chainId, b.chainId));
   for (const layer of layers) {
     bytes += await removeLayer(layout, layer.chainId);
     lines.push(`Deleted: ${layer.chainId}`);
@@ -280,7 +281,7 @@ class Store implements ImageStore {
         Containers: -1,
       };
     });
-    return summaries.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+    return summaries.sort((a, b) => b.Created - a.Created || compareText(a.Id, b.Id));
   }
 
   async inspect(reference: string): Promise<ImageInspect> {
@@ -442,7 +443,7 @@ class Store implements ImageStore {
       const references = { ...index.references };
       const images = { ...index.images };
       const lines: string[] = [];
-      for (const image of Object.values(index.images).sort((a, b) => a.id.localeCompare(b.id))) {
+      for (const image of Object.values(index.images).sort((a, b) => compareText(a.id, b.id))) {
         const names = referencesOf(index, image);
         if ((!options.all && names.length > 0) || options.isInUse?.(image.id)) continue;
         for (const name of names) {

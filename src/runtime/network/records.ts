@@ -15,6 +15,7 @@ import { BerthError } from "../../errors.js";
 import { createHash } from "../image/hash.js";
 import { readJsonFile, writeFileAtomic, type RuntimePaths } from "../state.js";
 import type { ResolverSettings } from "./name-files.js";
+import { compareText } from "../../compare.js";
 
 export const NetworkStoreErrorCode = {
   notFound: "E_NETWORK_NOT_FOUND",
@@ -178,7 +179,7 @@ export function listNetworkRecords(paths: RuntimePaths): NetworkRecord[] {
     const record = readJsonFile<NetworkRecord>(path.join(networksDirectory(paths), name));
     if (record !== undefined) records.push(record);
   }
-  return records.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+  return records.sort((a, b) => compareText(a.created, b.created) || compareText(a.name, b.name));
 }
 
 /** Docker's lookup order: full id, exact name, unique id prefix. */
