@@ -111,14 +111,38 @@ export function parseOwnerAlias(alias: string | undefined): { root: string; kind
 
 const rootTags = new Map<string, string>();
 
-/** `berth:<first 8 hex digits of sha256(state root)>` (hashed once per root and process: every link's alias names it). */
+/**
+ * `berth:<first 8 hex digits of sha256(state root)>` (hashed once per root and process: every
+ * link's alias names it). The run root keeps the last one computed (`root-tag`: the tag, a space,
+ * the state root it is for), so that a container start does not load node:crypto for it.
+ */
 export function rootTag(paths: RuntimePaths): string {
   let tag = rootTags.get(paths.stateRoot);
   if (tag === undefined) {
-    tag = `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
+    const cacheFile = path.join(paths.runRoot, "root-tag");
+    tag = cachedRootTag(cacheFile, paths.stateRoot);
+    if (tag === undefined) {
+      tag = `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
+      try {
+        writeFileAtomic(cacheFile, `${tag} ${paths.stateRoot}`, { durable: false });
+      } catch {
+        // Only a cache: the next run hashes again.
+      }
+    }
     rootTags.set(paths.stateRoot, tag);
   }
   return tag;
+}
+
+function cachedRootTag(cacheFile: string, stateRoot: string): string | undefined {
+  try {
+    const text = readFileSync(cacheFile, "utf8");
+    const space = text.indexOf(" ");
+    const tag = text.slice(0, space);
+    return space > 0 && text.slice(space + 1) === stateRoot && /^berth:[0-9a-f]{8}$/.test(tag) ? tag : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
