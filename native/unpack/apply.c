@@ -334,6 +334,7 @@ static void directory_times_free(struct directory_times *times) {
 static int write_content(struct input *input, const struct tar_entry *entry, int fd, struct unpack_error *error) {
   static unsigned char buffer[256 * 1024];
   uint64_t left = entry->size;
+  struct writeback writeback = { 0 };
   while (left > 0) {
     size_t chunk = left < sizeof buffer ? (size_t)left : sizeof buffer;
     ssize_t count = input_read(input, buffer, chunk, error);
@@ -345,6 +346,7 @@ static int write_content(struct input *input, const struct tar_entry *entry, int
       if (result < 0) return fail(error, errno, "entry \"%s\": write: %s", entry->path, strerror(errno));
       written += result;
     }
+    writeback_kick(fd, &writeback, (size_t)count, left == (uint64_t)count);
     left -= (uint64_t)count;
   }
   return tar_skip_padding(input, entry->size, error);

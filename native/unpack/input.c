@@ -2,6 +2,7 @@
 // frames), detected by magic bytes. Every decompressed byte passes through the SHA-256 here,
 // so the diff_id is known once the stream has been read to its end.
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 
@@ -20,6 +21,16 @@ ssize_t read_connection(int fd, void *buffer, size_t size, int timeout_ms, const
     int ready = poll(&readable, 1, timeout_ms);
     if (ready > 0 || (ready < 0 && errno == EINTR)) continue;
     return fail(error, ready == 0 ? ETIMEDOUT : errno, "no data for %d ms", timeout_ms);
+  }
+}
+
+void writeback_kick(int fd, struct writeback *state, size_t count, bool finish) {
+  state->written += count;
+  uint64_t pending = state->written - state->kicked;
+  if (pending >= WRITEBACK_STEP || (finish && pending > 0 && state->written >= WRITEBACK_STEP)) {
+    // Best effort: a failure here only means the final sync does all the work.
+    (void)sync_file_range(fd, (off_t)state->kicked, (off_t)pending, SYNC_FILE_RANGE_WRITE);
+    state->kicked = state->written;
   }
 }
 
@@ -71,7 +82,10 @@ static ssize_t fill_raw(struct input *input, struct unpack_error *error) {
       continue;
     }
     if (input->blob_fd >= 0 && count > 0) {
-      if (!replaying && write_all(input->blob_fd, fresh, (size_t)count, error) < 0) return -1;
+      if (!replaying) {
+        if (write_all(input->blob_fd, fresh, (size_t)count, error) < 0) return -1;
+        writeback_kick(input->blob_fd, &input->blob_writeback, (size_t)count, false);
+      }
       sha256_update(&input->blob_hash, fresh, (size_t)count);
       input->blob_total += (uint64_t)count;
     }

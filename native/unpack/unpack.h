@@ -44,6 +44,16 @@ ssize_t read_connection(int fd, void *buffer, size_t size, int timeout_ms, const
 
 // All of `size` bytes, retrying short writes and EINTR.
 int write_all(int fd, const unsigned char *bytes, size_t size, struct unpack_error *error);
+// Written bytes of one file whose writeback has not been started yet: see writeback_kick.
+struct writeback {
+  uint64_t written, kicked;
+};
+// Records `count` more bytes written to `fd`; every WRITEBACK_STEP of them, starts their
+// writeback (sync_file_range, which does not wait). The layer's final syncfs then finds most of
+// its data on disk already instead of flushing all of it at the end. `finish` kicks the rest
+// of a file that reached a step at least once.
+#define WRITEBACK_STEP (8u << 20)
+void writeback_kick(int fd, struct writeback *state, size_t count, bool finish);
 
 // ---------------------------------------------------------------- sha256
 struct sha256 {
@@ -84,6 +94,7 @@ struct input {
   bool blob_replayed;
   struct sha256 blob_hash;
   uint64_t blob_total;
+  struct writeback blob_writeback;
   // --length: the stream is a connection carrying exactly this many more bytes (-1: read to
   // EOF). A connection that ends early or stalls for timeout_ms sets stream_failed: the layer
   // is not wrong, the transfer is unfinished, and the caller resumes it another way.

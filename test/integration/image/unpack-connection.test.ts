@@ -6,6 +6,7 @@
 // so that the download can be resumed; and the program dies with the process that started it.
 
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -65,19 +66,20 @@ describe.skipIf(!isRoot)("berth-unpack reading a connection (needs root)", () =>
   async function apply(
     pieces: readonly Buffer[],
     ending: Ending,
-    options: { held?: number; http?: boolean; timeoutMs?: number } = {},
+    options: { held?: number; http?: boolean; timeoutMs?: number; layer?: LayerBlob } = {},
   ): Promise<{ result: ConnectionApplyResult; partial: string; target: string }> {
     const held = options.held ?? 0;
+    const layerSent = options.layer ?? layer;
     const work = path.join(root.work, `case${++count}`);
     const target = path.join(work, "diff");
     mkdirSync(target, { recursive: true });
     const partial = path.join(work, "blob.partial");
-    writeFileSync(partial, layer.blob.subarray(0, held));
+    writeFileSync(partial, layerSent.blob.subarray(0, held));
     const connection = await connectionSending(pieces, ending);
     try {
       const result = await applyFromConnection(partial, target, "test", {
         connection: connection.socket,
-        length: layer.blob.length - held,
+        length: layerSent.blob.length - held,
         http: options.http ?? false,
         timeoutMs: options.timeoutMs ?? 30_000,
       });
@@ -87,20 +89,28 @@ describe.skipIf(!isRoot)("berth-unpack reading a connection (needs root)", () =>
     }
   }
 
-  function expectWholeLayer(outcome: { result: ConnectionApplyResult; partial: string; target: string }): void {
+  function expectWholeLayer(outcome: { result: ConnectionApplyResult; partial: string; target: string }, sent: { layer: LayerBlob; content: Buffer } = { layer, content }): void {
     const { result, partial, target } = outcome;
     if (!("applied" in result)) throw new Error(`not applied: ${JSON.stringify(result)}`);
     expect(result.failure).toBeUndefined();
-    expect(result.applied?.diffId).toBe(layer.diffId);
-    expect(result.blobDigest).toBe(layer.digest);
-    expect(result.blobSize).toBe(layer.blob.length);
-    expect(readFileSync(partial).equals(layer.blob)).toBe(true);
-    expect(readFileSync(path.join(target, "data.bin")).equals(content)).toBe(true);
+    expect(result.applied?.diffId).toBe(sent.layer.diffId);
+    expect(result.blobDigest).toBe(sent.layer.digest);
+    expect(result.blobSize).toBe(sent.layer.blob.length);
+    expect(readFileSync(partial).equals(sent.layer.blob)).toBe(true);
+    expect(readFileSync(path.join(target, "data.bin")).equals(sent.content)).toBe(true);
   }
 
   it("reads exactly the announced bytes after the ones already held, and no more, without waiting for the connection to close", async () => {
     const held = 1000;
     expectWholeLayer(await apply([layer.blob.subarray(held), Buffer.from("not the blob's")], "hold", { held }));
+  });
+
+  it("writes a layer larger than the writeback step (its file and its blob are flushed as they grow) whole", async () => {
+    // Incompressible, so that the kept blob passes 8 MiB too.
+    const big = randomBytes(20 * 1024 * 1024);
+    const bigLayer = makeLayer(tarEntries([{ header: { name: "data.bin", type: "file", mode: 0o644 }, content: big }]), "gzip");
+    expect(bigLayer.blob.length).toBeGreaterThan(16 * 1024 * 1024);
+    expectWholeLayer(await apply([bigLayer.blob], "hold", { layer: bigLayer }), { layer: bigLayer, content: big });
   });
 
   it("says the transfer was interrupted when the connection closes early, and keeps the bytes that did arrive", async () => {
