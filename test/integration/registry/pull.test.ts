@@ -99,6 +99,8 @@ describe.skipIf(!ready)("registry pull (needs root and docker-registry + skopeo)
     proxy.clear();
     const result = await store.pull(name, { environment, onProgress: (event) => events.push(event) });
     expect(result).toMatchObject({ reference: name, digest: image.manifestDigest, imageId: image.configDigest, status: "downloaded" });
+    // A tag this store never pulled cannot be up to date: straight to the manifest, no HEAD first.
+    expect(proxy.requests.filter((request) => request.path.includes("/manifests/")).map((request) => request.method)).toEqual(["GET"]);
     for (const layer of image.layers) expect(proxy.blobGets(layer.digest)).toHaveLength(1);
     // Plain HTTP: each layer's body is read off its own connection by berth-unpack.
     for (const layer of image.layers) expect(proxy.blobGets(layer.digest)[0]?.connection).toBe("close");

@@ -180,8 +180,10 @@ async function pullFrom(context: PullContext, client: RegistryClient): Promise<P
 
   let top: FetchedManifest;
   if (tag !== undefined) {
-    // HEAD first: an unchanged tag costs one request and no body.
-    const announced = await headManifest(client, repositoryPath, tag, scopes);
+    // HEAD first: an unchanged tag costs one request and no body. A tag this store has never
+    // pulled cannot be unchanged, so it goes straight to the manifest (one request less).
+    const known = readIndex(layout).references[target.referenceKey] !== undefined;
+    const announced = known ? await headManifest(client, repositoryPath, tag, scopes) : undefined;
     const local = announced === undefined ? undefined : completeLocalImage(layout, target.referenceKey, announced);
     if (announced !== undefined && local !== undefined) {
       return { reference: target.referenceKey, digest: announced, imageId: local.id, status: "up-to-date", registry: client.name };
