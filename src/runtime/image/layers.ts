@@ -3,7 +3,7 @@
 // under a per-layer lock, so two berth processes never unpack the same layer twice and a crash
 // never leaves a partial layer under its final name.
 
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { withLock, writeJsonAtomic } from "../state.js";
 import { digestMismatch } from "./blobs.js";
@@ -53,8 +53,21 @@ export async function unpackLayerInto(directory: string, spec: LayerSpec): Promi
 export function recordAppliedLayer(directory: string, spec: Omit<LayerSpec, "blobFile">, applied: AppliedLayer): LayerRecord {
   if (applied.diffId !== spec.diffId) throw digestMismatch(`layer ${spec.diffId}`, spec.diffId, applied.diffId);
   const record: LayerRecord = { chainId: spec.chainId, diffId: spec.diffId, parent: spec.parent, size: applied.size };
-  writeJsonAtomic(layerRecordFile(directory), record);
+  // Not fsynced here: while a pull's other layers still stream to disk, an fsync waits behind
+  // their writeback and stalls the event loop. It is synced just before the rename that
+  // installs the layer (syncRecord).
+  writeJsonAtomic(layerRecordFile(directory), record, { durable: false });
   return record;
+}
+
+/** Makes a staged layer's record durable before the rename that installs it. */
+function syncRecord(directory: string): void {
+  const fd = openSync(layerRecordFile(directory), "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function layerExists(layout: StoreLayout, chainId: string): boolean {
@@ -70,6 +83,7 @@ export async function installLayer(layout: StoreLayout, chainId: string, stagedD
         rmSync(stagedDirectory, { recursive: true, force: true });
         return;
       }
+      syncRecord(stagedDirectory);
       mkdirSync(layout.layersDirectory, { recursive: true });
       // A directory without layer.json is a leftover of a crash between rename and record: replace it.
       rmSync(layerDirectory(layout, chainId), { recursive: true, force: true });
@@ -97,6 +111,7 @@ export async function ensureLayer(layout: StoreLayout, spec: LayerSpec): Promise
       const staging = temporaryDirectory(layout, "unpack");
       try {
         const record = await unpackLayerInto(staging, spec);
+        syncRecord(staging);
         mkdirSync(layout.layersDirectory, { recursive: true });
         rmSync(layerDirectory(layout, spec.chainId), { recursive: true, force: true });
         renameSync(staging, layerDirectory(layout, spec.chainId));
