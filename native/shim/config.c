@@ -841,6 +841,15 @@ int config_load_shim(const char *path, struct shim_config *out, struct shim_erro
 		if (!out->dns_config || out->dns_config[0] != '/')
 			return error_setx(error, "%s: dns.config: must be an absolute path", path);
 	}
+	const struct json_value *netns = json_get(root, "netns");
+	if (netns && netns->type != JSON_NULL) {
+		if (netns->type != JSON_OBJECT)
+			return type_error(&reader, "netns", "an object or null", netns);
+		if (read_string(&reader, netns, "release", "netns.release", &out->release_netns) < 0)
+			return -1;
+		if (!out->release_netns || out->release_netns[0] != '/')
+			return error_setx(error, "%s: netns.release: must be an absolute path", path);
+	}
 	return read_healthcheck(&reader, root, out);
 }
 

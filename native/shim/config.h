@@ -151,6 +151,7 @@ struct shim_config {
 	bool has_healthcheck;
 	struct shim_healthcheck healthcheck;
 	char *dns_config; /* dns.json of the embedded DNS server (dns.h), or NULL */
+	char *release_netns; /* the container's own network namespace, released at teardown, or NULL */
 };
 
 int config_load_oci(const char *path, const char *bundle_dir, struct oci_config *config, struct shim_error *error);

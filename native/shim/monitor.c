@@ -480,6 +480,41 @@ static void supervise(struct monitor *monitor)
 	}
 }
 
+/* The container's own network namespace (shim.json netns.release): `berth-netns delete PATH`
+ * ($BERTH_NETNS, else beside this binary) frees its host-side veth names and unbinds it as soon
+ * as the container is done, as Docker's daemon does, rather than when a berth command next tears
+ * the network down (which then finds nothing left to spawn for). Best effort: if it fails, that
+ * command's own teardown does it. */
+static void release_netns(const char *path)
+{
+	char helper[PATH_MAX];
+	const char *override = getenv("BERTH_NETNS");
+	if (override && override[0] == '/') {
+		snprintf(helper, sizeof helper, "%s", override);
+	} else {
+		ssize_t length = readlink("/proc/self/exe", helper, sizeof helper - 1);
+		if (length <= 0)
+			return;
+		helper[length] = '\0';
+		char *slash = strrchr(helper, '/');
+		if (!slash || (size_t)(slash - helper) + sizeof "/berth-netns" > sizeof helper)
+			return;
+		strcpy(slash, "/berth-netns");
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execl(helper, "berth-netns", "delete", path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+}
+
 /* Undo everything the start did; collect, never stop early. */
 static void teardown(struct monitor *monitor, bool unmount_rootfs)
 {
@@ -495,6 +530,8 @@ static void teardown(struct monitor *monitor, bool unmount_rootfs)
 	error_clear(&error);
 	if (unmount_rootfs && mounts_unmount_rootfs(monitor->shim, &error) < 0 && !monitor->error_message)
 		set_error_message(monitor, error.message);
+	if (monitor->shim->release_netns)
+		release_netns(monitor->shim->release_netns);
 }
 
 static int setup_signals(struct monitor *monitor, struct shim_error *error)

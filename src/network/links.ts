@@ -12,6 +12,7 @@
 //   reaps the netns, and the renamed veths with it, moments later.
 // A failure half-way undoes what was made and names the object that failed.
 
+import { existsSync } from "node:fs";
 import { canonicalAddress, formatAddress, parseAddress, parsePrefix, type Family } from "./address.js";
 import type { Context } from "./context.js";
 import { NetworkError, NetworkErrorCode, invalid, kernelError } from "./network-error.js";
@@ -382,6 +383,8 @@ export async function disconnectEndpoint(context: Context, nsPath: string, endpo
 /** Removes the sandbox: its host-side veth names freed, its other links deleted, the netns unbound. Idempotent. */
 export async function destroySandbox(context: Context, nsPath: string): Promise<void> {
   checkPath("netns", nsPath);
+  // Released already (a container's shim does it when the container is done): nothing to spawn for.
+  if (!existsSync(nsPath)) return;
   // Run in the host netns: that is where berth-netns looks for the veth peers to release.
   const result = await context.system.run([context.system.berthNetns, "delete", nsPath]);
   if (result.status !== 0) throw netnsError(nsPath, result);

@@ -176,8 +176,18 @@ function bundleFiles(
     user: user ?? { uid: 0, gid: 0, additionalGids: [0], home: "/" },
     ...(networkNamespace === undefined ? {} : { networkNamespace }),
   });
-  const dnsConfig = (record.networks ?? []).length > 0 ? files.dnsConfig : undefined;
-  const shim = buildShimConfig({ id: record.id, spec: record.spec, config: record.config, layerPaths: record.layerPaths, paths: files, ...(dnsConfig === undefined ? {} : { dnsConfig }) });
+  const ownSandbox = (record.networks ?? []).length > 0;
+  const dnsConfig = ownSandbox ? files.dnsConfig : undefined;
+  const shim = buildShimConfig({
+    id: record.id,
+    spec: record.spec,
+    config: record.config,
+    layerPaths: record.layerPaths,
+    paths: files,
+    ...(dnsConfig === undefined ? {} : { dnsConfig }),
+    // Its own sandbox only: a container:<name> namespace belongs to that other container.
+    ...(ownSandbox && networkNamespace !== undefined ? { releaseNetns: networkNamespace } : {}),
+  });
   return { oci: user === undefined ? undefined : oci, shim };
 }
 

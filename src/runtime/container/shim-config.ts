@@ -35,6 +35,8 @@ export interface ShimConfig {
   readonly init: boolean;
   /** The embedded resolver at 127.0.0.11 (containers on bridge networks). */
   readonly dns?: { readonly config: string };
+  /** The container's own network namespace, which the shim releases (berth-netns delete) once the container is done. */
+  readonly netns?: { readonly release: string };
   readonly healthcheck: {
     readonly test: readonly string[];
     readonly intervalMs: number;
@@ -54,11 +56,13 @@ export interface ShimConfigInput {
   readonly paths: ContainerPaths;
   /** dns.json of the container's resolver, when it has one. */
   readonly dnsConfig?: string;
+  /** The container's own network namespace (its sandbox), when it has one. */
+  readonly releaseNetns?: string;
 }
 
 export const defaultStopTimeoutSeconds = 10;
 
-export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig }: ShimConfigInput): ShimConfig {
+export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig, releaseNetns }: ShimConfigInput): ShimConfig {
   const restart = spec.restartPolicy ?? { name: "no" };
   const healthcheck = effectiveHealthcheck(config.healthcheck);
   return {
@@ -75,6 +79,7 @@ export function buildShimConfig({ id, spec, config, layerPaths, paths, dnsConfig
     stop: { signal: stopSignalNumber(config.stopSignal), timeoutSeconds: config.stopTimeout ?? defaultStopTimeoutSeconds },
     init: spec.init ?? false,
     ...(dnsConfig === undefined ? {} : { dns: { config: dnsConfig } }),
+    ...(releaseNetns === undefined ? {} : { netns: { release: releaseNetns } }),
     healthcheck:
       healthcheck === null
         ? null

@@ -208,6 +208,24 @@ describe.skipIf(skip !== undefined)(`containers on networks${skip ? ` (skipped: 
     await fixture.engine.networks.remove("fixed");
   }, 60_000);
 
+  it("releases a container's namespace and veth as soon as it exits on its own, with no berth call; a new start gets new ones", async () => {
+    const id = await run({ cmd: ["sh", "-c", "sleep 0.5"] });
+    const sandbox = path.join(fixture.paths.runRoot, "netns", id);
+    const hostVeth = (): string[] => readdirSync("/sys/class/net").filter((name) => name.startsWith(`vb${id.slice(0, 10)}`));
+    expect(existsSync(sandbox)).toBe(true);
+    expect(hostVeth()).toHaveLength(1);
+    // Only the filesystem is watched: the shim alone must release them.
+    const deadline = Date.now() + 10_000;
+    while ((existsSync(sandbox) || hostVeth().length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(sandbox)).toBe(false);
+    expect(hostVeth()).toEqual([]);
+    await fixture.engine.containers.start(id);
+    expect(existsSync(sandbox)).toBe(true);
+    expect((await fixture.engine.containers.wait(id)).StatusCode).toBe(0);
+    await fixture.engine.containers.remove(id, { force: true });
+    expect(existsSync(sandbox)).toBe(false);
+  }, 60_000);
+
   it("leaves no namespace, veth or rule after 50 create/start/remove cycles", async () => {
     await fixture.engine.networks.create({ name: "cycle" });
     const before = readdirSync(path.join(fixture.paths.runRoot, "netns"));
