@@ -10,7 +10,8 @@
 // the default system.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { NetworkError, NetworkErrorCode } from "./network-error.js";
@@ -56,12 +57,44 @@ export function spawnCount(): number {
   return spawned;
 }
 
+let inputFiles = 0;
+
+/**
+ * A read descriptor of a file holding `input`, already unlinked. A tool reading its standard
+ * input from it has all of it, and its end, the moment it starts; through a pipe it would wait
+ * for this process's event loop to write and close it (about 2 ms of every sandbox set-up on a
+ * cold start, when Node's stream code runs for the first time).
+ */
+function inputDescriptor(input: string): number {
+  const file = path.join(tmpdir(), `berth-input-${process.pid}-${++inputFiles}`);
+  const writer = openSync(file, "wx", 0o600);
+  try {
+    writeFileSync(writer, input);
+    return openSync(file, "r");
+  } finally {
+    closeSync(writer);
+    unlinkSync(file);
+  }
+}
+
 function collect(argv: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv;
     if (command === undefined) throw new Error("empty command");
     spawned++;
-    const child = spawn(command, args, { stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    let input: number | undefined;
+    try {
+      input = options.input === undefined ? undefined : inputDescriptor(options.input);
+    } catch (error) {
+      reject(new NetworkError(NetworkErrorCode.toolMissing, `cannot pass input to ${command}: ${(error as Error).message}`, { cause: error, object: command }));
+      return;
+    }
+    let child;
+    try {
+      child = spawn(command, args, { stdio: [input ?? "ignore", "pipe", "pipe"] });
+    } finally {
+      if (input !== undefined) closeSync(input);
+    }
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
@@ -76,11 +109,6 @@ function collect(argv: readonly string[], options: RunOptions): Promise<RunResul
         stderr: Buffer.concat(stderr).toString("utf8"),
       }),
     );
-    if (options.input !== undefined) {
-      // A tool that exits before reading all of its input (a bad batch line) closes the pipe.
-      child.stdin?.on("error", () => undefined);
-      child.stdin?.end(options.input);
-    }
   });
 }
 
