@@ -64,34 +64,37 @@ export interface ContainerFiles extends ContainerPaths {
   readonly starting: string;
 }
 
-export const containersDirectory = (paths: RuntimePaths): string => path.join(paths.stateRoot, "containers");
+export const containersDirectory = (paths: RuntimePaths): string => `${paths.stateRoot}/containers`;
 export const namesLockFile = (paths: RuntimePaths): string => path.join(paths.stateRoot, "locks", "container-names.lock");
 export const creatingPrefix = ".creating-";
 
-export function containerFiles(paths: RuntimePaths, id: string, bundle = path.join(containersDirectory(paths), id)): ContainerFiles {
-  const runDir = path.join(paths.runRoot, "containers", id);
+export function containerFiles(paths: RuntimePaths, id: string, bundle = `${containersDirectory(paths)}/${id}`): ContainerFiles {
+  // Plain concatenation: the roots are resolved paths and `bundle` a joined one, and this runs
+  // for every lookup of a container (path.join normalizes each of 22 paths, in the interpreter
+  // on a command's single run).
+  const runDir = `${paths.runRoot}/containers/${id}`;
   return {
     bundle,
     runDir,
-    upper: path.join(bundle, "upper"),
-    work: path.join(bundle, "work"),
-    merged: path.join(bundle, "merged"),
-    log: path.join(bundle, `${id}-json.log`),
-    record: path.join(bundle, "container.json"),
-    state: path.join(bundle, "state.json"),
-    ociConfig: path.join(bundle, "config.json"),
-    shimConfig: path.join(bundle, "shim.json"),
-    hostname: path.join(bundle, "hostname"),
-    hosts: path.join(bundle, "hosts"),
-    resolvConf: path.join(bundle, "resolv.conf"),
-    lock: path.join(paths.stateRoot, "locks", `container-${id}.lock`),
-    shimPid: path.join(runDir, "shim.pid"),
-    status: path.join(runDir, "status.json"),
-    health: path.join(runDir, "health.json"),
-    stdin: path.join(runDir, "stdin"),
-    stopTimeout: path.join(runDir, "stop-timeout"),
-    starting: path.join(runDir, "starting"),
-    dnsConfig: path.join(runDir, "dns.json"),
+    upper: `${bundle}/upper`,
+    work: `${bundle}/work`,
+    merged: `${bundle}/merged`,
+    log: `${bundle}/${id}-json.log`,
+    record: `${bundle}/container.json`,
+    state: `${bundle}/state.json`,
+    ociConfig: `${bundle}/config.json`,
+    shimConfig: `${bundle}/shim.json`,
+    hostname: `${bundle}/hostname`,
+    hosts: `${bundle}/hosts`,
+    resolvConf: `${bundle}/resolv.conf`,
+    lock: `${paths.stateRoot}/locks/container-${id}.lock`,
+    shimPid: `${runDir}/shim.pid`,
+    status: `${runDir}/status.json`,
+    health: `${runDir}/health.json`,
+    stdin: `${runDir}/stdin`,
+    stopTimeout: `${runDir}/stop-timeout`,
+    starting: `${runDir}/starting`,
+    dnsConfig: `${runDir}/dns.json`,
   };
 }
 
