@@ -12,7 +12,8 @@ export const version = typeof BERTH_VERSION === "string" ? BERTH_VERSION : "0.0.
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-type Register = (program: Command, globals: () => GlobalOptions) => void;
+/** Defines a family's commands; `verb` is the top-level verb being run ("" for help), for a family that can define less for it. */
+type Register = (program: Command, globals: () => GlobalOptions, verb: string) => void;
 
 /** A command family: how it defines its commands, and the top-level verbs it defines. */
 export type Registration = readonly [Register, readonly string[]];
@@ -44,7 +45,7 @@ function buildProgram(verb: string, registrations: readonly Registration[]): Com
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   const known = verb === "version" || registrations.some(([, verbs]) => verbs.includes(verb));
-  for (const [register, verbs] of registrations) if (!known || verbs.includes(verb)) register(program, globals);
+  for (const [register, verbs] of registrations) if (!known || verbs.includes(verb)) register(program, globals, known ? verb : "");
 
   program
     .command("version")

@@ -52,9 +52,8 @@ function pushCommand(name: string, globals: () => GlobalOptions): Command {
     });
 }
 
-function registerRegistryCommands(program: Command): void {
-  program
-    .command("login")
+function loginCommand(): Command {
+  return new Command("login")
     .description("Log in to a registry (Docker Hub when no server is given)")
     .argument("[server]", "SERVER")
     .option("-u, --username <username>", "Username")
@@ -64,18 +63,20 @@ function registerRegistryCommands(program: Command): void {
       const { runLogin } = await import("./commands/registry.js");
       await runLogin(server, options);
     });
+}
 
-  program
-    .command("logout")
+function logoutCommand(): Command {
+  return new Command("logout")
     .description("Log out from a registry (Docker Hub when no server is given)")
     .argument("[server]", "SERVER")
     .action(async (server: string | undefined) => {
       const { runLogout } = await import("./commands/registry.js");
       await runLogout(server);
     });
+}
 
-  program
-    .command("search")
+function searchCommand(): Command {
+  return new Command("search")
     .description("Search the catalog of a registry ([HOST[:PORT]/]TERM) for images")
     .argument("<term>", "[HOST[:PORT]/]TERM")
     .option("--format <format>", "Output format: 'table' or 'json'")
@@ -87,7 +88,28 @@ function registerRegistryCommands(program: Command): void {
     });
 }
 
-export function registerImageCommands(program: Command, globals: () => GlobalOptions): void {
+/** The family's top-level verbs besides `image`, in the order help lists them. */
+const topLevelCommands: Readonly<Record<string, (globals: () => GlobalOptions) => Command>> = {
+  load: () => loadCommand("load"),
+  save: () => saveCommand("save"),
+  pull: (globals) => pullCommand("pull", globals),
+  push: (globals) => pushCommand("push", globals),
+  login: loginCommand,
+  logout: logoutCommand,
+  search: searchCommand,
+};
+
+/**
+ * The family's commands. `berth pull` (or load, save, push, login, logout, search) being run
+ * defines only itself: the others, and `image` with its subcommands, are start-up time it would
+ * not use.
+ */
+export function registerImageCommands(program: Command, globals: () => GlobalOptions, verb = ""): void {
+  const only = Object.hasOwn(topLevelCommands, verb) ? topLevelCommands[verb] : undefined;
+  if (only !== undefined) {
+    program.addCommand(only(globals));
+    return;
+  }
   const image = program.command("image").description("Manage images");
   image.addHelpCommand(false);
 
@@ -153,9 +175,5 @@ export function registerImageCommands(program: Command, globals: () => GlobalOpt
   image.addCommand(saveCommand("save"));
   image.addCommand(pullCommand("pull", globals));
   image.addCommand(pushCommand("push", globals));
-  program.addCommand(loadCommand("load"));
-  program.addCommand(saveCommand("save"));
-  program.addCommand(pullCommand("pull", globals));
-  program.addCommand(pushCommand("push", globals));
-  registerRegistryCommands(program);
+  for (const define of Object.values(topLevelCommands)) program.addCommand(define(globals));
 }
