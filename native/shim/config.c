@@ -696,6 +696,24 @@ int config_load_oci(const char *path, const char *bundle_dir, struct oci_config 
 	return 0;
 }
 
+/* `"<object>": null | { "<field>": "/absolute/path" }`: *out stays NULL when absent or null. */
+static int read_optional_path(struct reader *reader, const struct json_value *root, const char *object, const char *field,
+			      char **out)
+{
+	const struct json_value *value = json_get(root, object);
+	if (!value || value->type == JSON_NULL)
+		return 0;
+	if (value->type != JSON_OBJECT)
+		return type_error(reader, object, "an object or null", value);
+	char where[64];
+	snprintf(where, sizeof where, "%s.%s", object, field);
+	if (read_string(reader, value, field, where, out) < 0)
+		return -1;
+	if (!*out || (*out)[0] != '/')
+		return error_setx(reader->error, "%s: %s: must be an absolute path", reader->file, where);
+	return 0;
+}
+
 static int read_healthcheck(struct reader *reader, const struct json_value *root, struct shim_config *out)
 {
 	const struct json_value *health = json_get(root, "healthcheck");
@@ -832,24 +850,9 @@ int config_load_shim(const char *path, struct shim_config *out, struct shim_erro
 	if (stop_signal < 1 || stop_signal > 64)
 		return error_setx(error, "%s: stop.signal: %lld is not a signal", path, (long long)stop_signal);
 	out->stop_signal = (int)stop_signal;
-	const struct json_value *dns = json_get(root, "dns");
-	if (dns && dns->type != JSON_NULL) {
-		if (dns->type != JSON_OBJECT)
-			return type_error(&reader, "dns", "an object or null", dns);
-		if (read_string(&reader, dns, "config", "dns.config", &out->dns_config) < 0)
-			return -1;
-		if (!out->dns_config || out->dns_config[0] != '/')
-			return error_setx(error, "%s: dns.config: must be an absolute path", path);
-	}
-	const struct json_value *netns = json_get(root, "netns");
-	if (netns && netns->type != JSON_NULL) {
-		if (netns->type != JSON_OBJECT)
-			return type_error(&reader, "netns", "an object or null", netns);
-		if (read_string(&reader, netns, "release", "netns.release", &out->release_netns) < 0)
-			return -1;
-		if (!out->release_netns || out->release_netns[0] != '/')
-			return error_setx(error, "%s: netns.release: must be an absolute path", path);
-	}
+	if (read_optional_path(&reader, root, "dns", "config", &out->dns_config) < 0 ||
+	    read_optional_path(&reader, root, "netns", "release", &out->release_netns) < 0)
+		return -1;
 	return read_healthcheck(&reader, root, out);
 }
 

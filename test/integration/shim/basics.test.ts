@@ -151,6 +151,8 @@ describe.skipIf(fixture.skip !== undefined)(fixture.title("berth-shim start"), (
       { name: "a NUL escape", file: "config.json", edit: (text) => text.replace('"berth-test"', '"a\\u0000b"'), expect: /NUL character/ },
       { name: "a wrong type", file: "config.json", edit: (text) => text.replace('"terminal": false', '"terminal": "no"'), expect: /process\.terminal: expected a boolean, found a string/ },
       { name: "an unknown capability", file: "config.json", edit: (text) => text.replace('"CAP_KILL"', '"CAP_TELEPORT"'), expect: /unknown capability CAP_TELEPORT/ },
+      { name: "a relative netns.release", file: "shim.json", edit: (text) => text.replace('"stdin": false', '"stdin": false, "netns": { "release": "netns/x" }'), expect: /shim\.json: netns\.release: must be an absolute path/ },
+      { name: "a dns that is not an object", file: "shim.json", edit: (text) => text.replace('"stdin": false', '"stdin": false, "dns": "/run/dns.json"'), expect: /shim\.json: dns: expected an object or null, found a string/ },
     ];
     for (const testCase of cases) {
       await withBundle(fixture.roots(), { rootfs: fixture.rootfs(), args: ["/bin/true"] }, async (bundle) => {
