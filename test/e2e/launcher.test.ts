@@ -81,6 +81,19 @@ describe("the launcher's code cache", () => {
     }
   });
 
+  it("reports a bundle that throws as it loads in one line, with no stack trace", () => {
+    const bundle = path.join(copy, "dist", "version.cjs");
+    const kept = readFileSync(bundle);
+    try {
+      writeFileSync(bundle, 'throw new Error("damaged bundle");');
+      const run = berth("version");
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe("internal error: damaged bundle\n");
+    } finally {
+      writeFileSync(bundle, kept);
+    }
+  });
+
   it("runs each verb from its family's bundle, and help and unknown verbs from the whole CLI's", () => {
     // A family's bundle holds only its own commands: swapping bundles shows which one ran.
     const bundles = path.join(copy, "dist");
