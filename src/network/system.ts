@@ -81,7 +81,6 @@ function collect(argv: readonly string[], options: RunOptions): Promise<RunResul
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv;
     if (command === undefined) throw new Error("empty command");
-    spawned++;
     let input: number | undefined;
     try {
       input = options.input === undefined ? undefined : inputDescriptor(options.input);
@@ -90,6 +89,7 @@ function collect(argv: readonly string[], options: RunOptions): Promise<RunResul
       return;
     }
     let child;
+    spawned++;
     try {
       child = spawn(command, args, { stdio: [input ?? "ignore", "pipe", "pipe"] });
     } finally {

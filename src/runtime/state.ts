@@ -57,6 +57,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, options
   }
 }
 
+/** For files under the run root, and files rewritten at every start: see AtomicWriteOptions.durable. */
+export const perBoot: AtomicWriteOptions = { durable: false };
+
 export function writeJsonAtomic(file: string, value: unknown, options: AtomicWriteOptions = {}): void {
   writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, options);
 }

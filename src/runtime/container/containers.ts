@@ -11,7 +11,7 @@ import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { BerthError } from "../../errors.js";
 import { cgroupProcesses, detectCgroups, isFrozen, removeContainerCgroups, setFrozen, type CgroupLayout } from "../cgroups.js";
-import { processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { perBoot, processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import { directorySize, labelMatches, type VolumeService } from "../volume/index.js";
 import { copyIn, copyOut, resolveContainerPath, tarIn, tarOut, type CopyOptions, type RootView } from "./copy.js";
 import { createContainer, startContainer, sweepAbandoned, type LifecycleContext } from "./lifecycle.js";
@@ -348,7 +348,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     const shimPid = readShimPid(files);
     if (canStop(state.status) && shimPid !== undefined && observation.shimAlive) {
       if (state.paused) await setFrozen(layout(), record.id, false);
-      if (timeoutSeconds !== undefined) writeFileAtomic(files.stopTimeout, `${Math.max(0, Math.round(timeoutSeconds))}\n`, { durable: false });
+      if (timeoutSeconds !== undefined) writeFileAtomic(files.stopTimeout, `${Math.max(0, Math.round(timeoutSeconds))}\n`, perBoot);
       signalProcess(shimPid, "SIGTERM");
       const graceSeconds = timeoutSeconds ?? record.config.stopTimeout ?? 10;
       if (!(await waitForProcessExit(shimPid, Math.max(0, graceSeconds) * 1000 + 10_000, files.runDir))) {
@@ -432,7 +432,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     if (observation.shimAlive && shimPid !== undefined) {
       if (canStop(state.status)) {
         if (state.paused) await setFrozen(layout(), record.id, false).catch(() => undefined);
-        writeFileAtomic(files.stopTimeout, "0\n", { durable: false });
+        writeFileAtomic(files.stopTimeout, "0\n", perBoot);
         signalProcess(shimPid, "SIGTERM");
         if (!(await waitForProcessExit(shimPid, 10_000, files.runDir))) {
           signalProcess(shimPid, "SIGKILL");

@@ -13,7 +13,7 @@ import path from "node:path";
 import type { PublishedPort } from "../../network/index.js";
 import { BerthError } from "../../errors.js";
 import { createHash } from "../image/hash.js";
-import { readJsonFile, writeFileAtomic, type RuntimePaths } from "../state.js";
+import { perBoot, readJsonFile, writeFileAtomic, type RuntimePaths } from "../state.js";
 import type { ResolverSettings } from "./name-files.js";
 import { compareText } from "../../compare.js";
 
@@ -124,7 +124,7 @@ export function rootTag(paths: RuntimePaths): string {
     if (tag === undefined) {
       tag = `berth:${createHash("sha256").update(paths.stateRoot).digest("hex").slice(0, 8)}`;
       try {
-        writeFileAtomic(cacheFile, `${tag} ${paths.stateRoot}`, { durable: false });
+        writeFileAtomic(cacheFile, `${tag} ${paths.stateRoot}`, perBoot);
       } catch {
         // Only a cache: the next run hashes again.
       }

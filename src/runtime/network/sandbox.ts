@@ -17,7 +17,7 @@ import {
   type PublishedPort,
 } from "../../network/index.js";
 import { randomBytes } from "../random.js";
-import { readJsonFile, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { perBoot, readJsonFile, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import {
   dnsNamesOf,
   hostsHeader,
@@ -80,8 +80,6 @@ export interface SandboxRequest {
 const hostIfName = (containerId: string, index: number): string => `vb${containerId.slice(0, 10)}${index.toString(16).padStart(2, "0")}`;
 const interfaceName = (index: number): string => `eth${index}`;
 const isV6 = (ip: string): boolean => ip.includes(":");
-/** Endpoint records, name tables and resolver files: per-boot, or rewritten at every start, so never fsynced. */
-const perBoot = { durable: false } as const;
 
 /** Whether two bindings would take the same host socket (a wildcard address overlaps every address of its family). */
 function sameHostSocket(a: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">, b: Pick<PublishedPort, "hostIp" | "protocol" | "hostPort">): boolean {
