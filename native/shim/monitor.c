@@ -71,7 +71,12 @@ struct monitor {
 	bool stopping;
 	bool killed;
 	int64_t kill_deadline_ms; /* 0 = none */
+	int64_t trim_at_ms;       /* 0 = none due */
 };
+
+/* How long after a (re)start the monitor gives back start-up memory (trim.h). A container that
+ * is done sooner never needs it, and its exit is not kept waiting behind a read of smaps. */
+#define TRIM_DELAY_MS 100
 
 static void close_fd(int *fd)
 {
@@ -295,7 +300,7 @@ static void restart_container(struct monitor *monitor)
 	write_status(monitor);
 	if (monitor->shim->has_healthcheck)
 		health_container_started(&monitor->health, monitor->pid, monitor->started_at);
-	trim_memory();
+	monitor->trim_at_ms = clock_monotonic_ms() + TRIM_DELAY_MS;
 }
 
 static int64_t read_stop_timeout(struct monitor *monitor)
@@ -430,6 +435,7 @@ static void supervise(struct monitor *monitor)
 			deadline = earliest(deadline, health_next_deadline(&monitor->health));
 		if (dns_active())
 			deadline = earliest(deadline, dns_next_deadline());
+		deadline = earliest(deadline, monitor->trim_at_ms);
 		int timeout = -1;
 		if (deadline) {
 			int64_t wait = deadline - clock_monotonic_ms();
@@ -477,6 +483,10 @@ static void supervise(struct monitor *monitor)
 			restart_container(monitor);
 		if (monitor->state == STATE_RUNNING && monitor->shim->has_healthcheck)
 			health_on_timer(&monitor->health, now);
+		if (monitor->trim_at_ms && now >= monitor->trim_at_ms) {
+			monitor->trim_at_ms = 0;
+			trim_memory();
+		}
 	}
 }
 
@@ -756,7 +766,7 @@ int monitor_start_main(const char *bundle_dir)
 		close(ready_fd);
 	if (code != 0)
 		return code;
-	trim_memory();
+	monitor.trim_at_ms = clock_monotonic_ms() + TRIM_DELAY_MS;
 	supervise(&monitor);
 	teardown(&monitor, true);
 	log_stream_free(&monitor.out);

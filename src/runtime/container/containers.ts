@@ -587,6 +587,10 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     if (condition === "not-running" && !initial.running) return result(initial);
     // The run directory is watched for the shim's status changes; make it exist before the start does.
     mkdirSync(files.runDir, { recursive: true, mode: 0o700 });
+    // The state to compare with is taken; the watch itself (about 2 ms, most of it loading Node's
+    // fs.watch) is set up on the next turn of the event loop, so that a start requested right after
+    // this call has its shim running meanwhile instead of waiting for it.
+    await new Promise((resolve) => setImmediate(resolve));
     let latest = initial;
     // Every write the shim makes in the run directory wakes this up; derive the full state only
     // when status.json changed, or on the poll tick (a shim killed with SIGKILL writes nothing).
