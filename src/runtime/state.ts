@@ -2,7 +2,7 @@
 // atomic file writes (temp + fsync + rename) and inter-process locks, so concurrent
 // berth processes never see half-written files or race on the same object.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../errors.js";
@@ -77,6 +77,45 @@ export function readJsonFile<T>(file: string): T | undefined {
     return JSON.parse(text) as T;
   } catch (error) {
     throw new BerthError(RuntimeErrorCode.state, `${file}: corrupt state file: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Delete a directory and everything in it, like `rmSync(directory, { recursive: true, force: true })`
+ * (nothing to delete is no error) but guided by the types readdir reports, where Node's own walk
+ * lstats every entry first: about half the time for a container's directory.
+ */
+export function removeTree(directory: string): void {
+  let entries;
+  try {
+    entries = readdirSync(directory, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
+    unlinkSync(directory);
+    return;
+  }
+  for (const entry of entries) {
+    const entryPath = `${directory}/${entry.name}`;
+    if (entry.isDirectory()) {
+      removeTree(entryPath);
+      continue;
+    }
+    removeFile(entryPath);
+  }
+  try {
+    rmdirSync(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+/** Delete a file (not a directory); one that is already gone is no error. */
+export function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
 

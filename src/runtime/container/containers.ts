@@ -11,7 +11,7 @@ import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { BerthError } from "../../errors.js";
 import { cgroupProcesses, detectCgroups, isFrozen, removeContainerCgroups, setFrozen, type CgroupLayout } from "../cgroups.js";
-import { perBoot, processAlive, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { perBoot, processAlive, removeFile, removeTree, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import { directorySize, labelMatches, type VolumeService } from "../volume/index.js";
 import { copyIn, copyOut, resolveContainerPath, tarIn, tarOut, type CopyOptions, type RootView } from "./copy.js";
 import { createContainer, startContainer, sweepAbandoned, type LifecycleContext } from "./lifecycle.js";
@@ -292,7 +292,7 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     } catch (error) {
       failures.push((error as Error).message);
     }
-    for (const file of [files.shimPid, files.stopTimeout, files.stdin, files.starting]) rmSync(file, { force: true });
+    for (const file of [files.shimPid, files.stopTimeout, files.stdin, files.starting]) removeFile(file);
     if (failures.length > 0) throw new BerthError(ContainerErrorCode.remove, `clean up ${record.name}: ${failures.join("; ")}`);
   };
 
@@ -444,13 +444,13 @@ export function createContainerService(options: ContainerServiceOptions): Contai
     }
     try {
       await cleanupAfterShim(record, files);
-      rmSync(files.runDir, { recursive: true, force: true });
+      removeTree(files.runDir);
       // Renamed away first, so the container disappears in one step; a crash mid-delete leaves a
       // hidden directory that the next create sweeps (pending.json names the owner).
       const doomed = path.join(containersDirectory(paths), `.removing-${record.id}-${process.pid}`);
       writeFileSync(path.join(files.bundle, "pending.json"), JSON.stringify({ pid: process.pid, anonymousVolumes: [] }));
       renameSync(files.bundle, doomed);
-      rmSync(doomed, { recursive: true, force: true });
+      removeTree(doomed);
     } catch (error) {
       if (existsSync(files.bundle)) {
         writeJsonAtomic(files.state, { ...(readPersistedState(files) ?? {}), dead: true, error: (error as Error).message });

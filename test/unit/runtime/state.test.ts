@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readJsonFile, runtimePaths, withLock, writeFileAtomic, writeJsonAtomic } from "../../../src/runtime/state.js";
+import { readJsonFile, removeFile, removeTree, runtimePaths, withLock, writeFileAtomic, writeJsonAtomic } from "../../../src/runtime/state.js";
 
 let directory: string;
 beforeEach(() => {
@@ -41,6 +41,35 @@ describe("state files", () => {
   it("takes state roots from the environment", () => {
     expect(runtimePaths({ BERTH_ROOT: "/x", BERTH_RUN_ROOT: "/y" })).toEqual({ stateRoot: "/x", runRoot: "/y" });
     expect(runtimePaths({})).toEqual({ stateRoot: "/var/lib/berth", runRoot: "/run/berth" });
+  });
+});
+
+describe("removeTree and removeFile", () => {
+  it("delete a whole tree, never following a symbolic link out of it", () => {
+    const outside = path.join(directory, "outside");
+    mkdirSync(path.join(outside, "kept"), { recursive: true });
+    writeFileSync(path.join(outside, "kept", "file"), "x");
+    const tree = path.join(directory, "tree");
+    mkdirSync(path.join(tree, "upper", "deep", "deeper"), { recursive: true });
+    mkdirSync(path.join(tree, "work", "work"), { recursive: true });
+    writeFileSync(path.join(tree, "upper", "deep", "deeper", "file"), "x");
+    writeFileSync(path.join(tree, "config.json"), "{}");
+    symlinkSync(outside, path.join(tree, "upper", "link-to-dir"));
+    symlinkSync(path.join(directory, "missing"), path.join(tree, "dangling"));
+    removeTree(tree);
+    expect(existsSync(tree)).toBe(false);
+    expect(readFileSync(path.join(outside, "kept", "file"), "utf8")).toBe("x");
+  });
+
+  it("take nothing there as done, and a file given as the tree as a file", () => {
+    expect(() => removeTree(path.join(directory, "none"))).not.toThrow();
+    expect(() => removeFile(path.join(directory, "none"))).not.toThrow();
+    const file = path.join(directory, "plain");
+    writeFileSync(file, "x");
+    removeTree(file);
+    expect(existsSync(file)).toBe(false);
+    mkdirSync(path.join(directory, "dir"));
+    expect(() => removeFile(path.join(directory, "dir"))).toThrow();
   });
 });
 
