@@ -8,7 +8,7 @@ import path from "node:path";
 import { BerthError } from "../../errors.js";
 import { swapAccounting, type CgroupLayout } from "../cgroups.js";
 import { randomBytes } from "../random.js";
-import { withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
+import { perBoot, withLock, writeFileAtomic, writeJsonAtomic, type RuntimePaths } from "../state.js";
 import type { VolumeService } from "../volume/index.js";
 import { allCapabilities, capabilitiesOfMask } from "./capabilities.js";
 import { lookupOrder, readLayeredFile } from "./layered-fs.js";
@@ -349,8 +349,11 @@ async function prepareStart(context: LifecycleContext, record: ContainerRecord, 
   }
   const user = processUser(record, files);
   const bundle = bundleFiles(record, files, hostFacts(context, record.spec.privileged ?? false), user, networkNamespaceFor(context, record));
-  writeIfChanged(files.ociConfig, json(bundle.oci), writeFileAtomic);
-  writeIfChanged(files.shimConfig, json(bundle.shim), writeFileAtomic);
+  // Made again at every start from the record (which is durable), so a crash can cost these files
+  // nothing that matters: whole or not, the next start compares and rewrites them (perBoot).
+  const writeBundleFile = (file: string, content: string): void => writeFileAtomic(file, content, perBoot);
+  writeIfChanged(files.ociConfig, json(bundle.oci), writeBundleFile);
+  writeIfChanged(files.shimConfig, json(bundle.shim), writeBundleFile);
 }
 
 /** Start under the container's lock (the caller holds it). A running container is left as it is. */
