@@ -360,6 +360,13 @@ async function prepareStart(context: LifecycleContext, record: ContainerRecord, 
 export async function startContainer(context: LifecycleContext, record: ContainerRecord, files: ContainerFiles): Promise<void> {
   let observation = context.observe(record, files);
   let state = deriveState(observation);
+  if (state.running && observation.status !== undefined && observation.status.pid > 0 && !processRunning(observation.status.pid)) {
+    // The container is gone and its shim is tearing down (cgroups, rootfs, namespace) before it
+    // records the exit: a start now is a start after that exit, not a start of a running container.
+    await context.awaitShimGone(files);
+    observation = context.observe(record, files);
+    state = deriveState(observation);
+  }
   if (state.running) {
     if (observation.status === undefined) {
       await waitUntil(() => readStatusFile(files) !== undefined || !context.observe(record, files).shimAlive, { directory: files.runDir, timeoutMs: 10_000 });

@@ -1,7 +1,8 @@
 // Containers on the real kernel, through the engine: create → start → stop/kill → rm, what the
 // process inside observes (pid 1, hostname, user, env, caps), exit codes, inspect and list,
 // names, restart policies, and no leftover mount, cgroup or shim afterwards.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BerthError } from "../../../src/errors.js";
 import { detectCgroups, containerCgroupDirectories } from "../../../src/runtime/index.js";
@@ -220,6 +221,30 @@ describe.skipIf(skip !== undefined)(`container lifecycle${skip ? ` (skipped: ${s
     expect(inspect.RestartCount).toBe(2);
     expect(inspect.State.ExitCode).toBe(3);
     expect((await logText(fixture.engine, id)).split("\n").filter((line) => line === "run")).toHaveLength(3);
+  });
+
+  it("starts a container whose shim is still tearing down after its exit, instead of taking it for running", async () => {
+    const { id } = await fixture.engine.containers.create({ image, cmd: ["sleep", "300"] });
+    created.push(id);
+    await fixture.engine.containers.start(id);
+    const first = await fixture.engine.containers.inspect(id);
+    const shimPid = Number(readFileSync(path.join(fixture.paths.runRoot, "containers", id, "shim.pid"), "utf8"));
+    // Hold the shim where a busy machine can leave it: its container gone, the exit not yet
+    // recorded (status.json still says running).
+    process.kill(shimPid, "SIGSTOP");
+    try {
+      process.kill(first.State.Pid, "SIGKILL");
+      await eventually(async () => readFileSync(`/proc/${first.State.Pid}/stat`, "latin1").split(") ")[1]?.startsWith("Z") ?? false, 5000, "container a zombie");
+      setTimeout(() => process.kill(shimPid, "SIGCONT"), 300);
+      await fixture.engine.containers.start(id);
+    } finally {
+      process.kill(shimPid, "SIGCONT");
+    }
+    const again = await fixture.engine.containers.inspect(id);
+    expect(again.State.Running).toBe(true);
+    expect(again.State.Pid).not.toBe(first.State.Pid);
+    await fixture.engine.containers.remove(id, { force: true });
+    expect(findLeaks(fixture, [id])).toEqual(noLeaks);
   });
 
   it("waits for exits", async () => {
