@@ -11,6 +11,8 @@ import * as host from "./host.js";
 import * as links from "./links.js";
 import type { BridgeSpec, EndpointSpec, LinkInfo } from "./links.js";
 import * as ports from "./ports.js";
+import * as redirect from "./redirect.js";
+import type { Redirect } from "./redirect.js";
 import type { HostSockets, ListeningSocket, PickFreePortOptions, Protocol } from "./ports.js";
 import * as sysctl from "./sysctl.js";
 import type { SystemOptions } from "./system.js";
@@ -31,6 +33,7 @@ export {
   type SubnetPool,
 } from "./ipam.js";
 export { NetworkError, NetworkErrorCode } from "./network-error.js";
+export { redirectsFor, type Redirect } from "./redirect.js";
 export {
   networkRules,
   parseSave,
@@ -72,6 +75,8 @@ export interface NetworkHost {
   listLinks(): Promise<LinkInfo[]>;
   berthChains(): Promise<{ family: 4 | 6; table: string; chain: string }[]>;
   forgetUdpFlows(hostPorts: readonly number[]): Promise<void>;
+  syncRedirects(owner: string, redirects: readonly Redirect[]): Promise<boolean>;
+  listRedirects(owner: string): Promise<{ attached: boolean; redirects: Redirect[] }>;
 }
 
 export type NetworkHostOptions = SystemOptions;
@@ -104,6 +109,8 @@ export function networkHost(options: NetworkHostOptions = {}): NetworkHost {
     listLinks: () => links.listLinks(context),
     berthChains: () => firewall.berthChains(context),
     forgetUdpFlows: (hostPorts) => firewall.forgetUdpFlows(context, hostPorts),
+    syncRedirects: (owner, redirects) => redirect.syncRedirects(context, owner, redirects),
+    listRedirects: (owner) => redirect.listRedirects(context, owner),
   };
 }
 
@@ -185,6 +192,13 @@ export function removeNetworkRules(networkId: string): Promise<void> {
 /** Drop conntrack's UDP flows to these host ports (a UDP port was published or withdrawn). */
 export function forgetUdpFlows(hostPorts: readonly number[]): Promise<void> {
   return own().forgetUdpFlows(hostPorts);
+}
+/** Make `owner`'s connect()-time redirects of ports published on 127.0.0.1 exactly these (./redirect.ts); false where BPF is not available. */
+export function syncRedirects(owner: string, redirects: readonly Redirect[]): Promise<boolean> {
+  return own().syncRedirects(owner, redirects);
+}
+export function listRedirects(owner: string): Promise<{ attached: boolean; redirects: Redirect[] }> {
+  return own().listRedirects(owner);
 }
 export function berthRulesPresent(): { family: 4 | 6; line: string }[] {
   return own().berthRulesPresent();

@@ -48,6 +48,8 @@ export interface System {
   /** Whether an executable is on PATH (iptables-restore, ip6tables-restore). */
   hasTool(name: string): boolean;
   readonly berthNetns: string;
+  /** native/build/berth-redirect ($BERTH_REDIRECT): published ports rewritten at connect(). */
+  readonly berthRedirect: string;
 }
 
 let spawned = 0;
@@ -123,20 +125,24 @@ function collectSync(argv: readonly string[], options: RunOptions): RunResult {
   return { status: result.status ?? 128, stdout: result.stdout, stderr: result.stderr };
 }
 
-let cachedBerthNetns: string | undefined;
+const cachedBinaries = new Map<string, string>();
 
-/** `$BERTH_NETNS`, else native/build/berth-netns of the berth checkout this module runs from. */
-function berthNetnsBinary(environment: NodeJS.ProcessEnv = process.env): string {
-  const override = environment["BERTH_NETNS"];
-  if (override !== undefined && override !== "") return override;
-  if (cachedBerthNetns !== undefined) return cachedBerthNetns;
+/** `$<override>`, else native/build/<name> of the berth checkout this module runs from. */
+function nativeBinary(name: string, override: string, environment: NodeJS.ProcessEnv = process.env): string {
+  const fromEnvironment = environment[override];
+  if (fromEnvironment !== undefined && fromEnvironment !== "") return fromEnvironment;
+  const cached = cachedBinaries.get(name);
+  if (cached !== undefined) return cached;
   let directory = path.dirname(fileURLToPath(import.meta.url));
   for (let level = 0; level < 6; level++) {
-    const candidate = path.join(directory, "native", "build", "berth-netns");
-    if (existsSync(candidate)) return (cachedBerthNetns = candidate);
+    const candidate = path.join(directory, "native", "build", name);
+    if (existsSync(candidate)) {
+      cachedBinaries.set(name, candidate);
+      return candidate;
+    }
     directory = path.dirname(directory);
   }
-  throw new NetworkError(NetworkErrorCode.toolMissing, "berth-netns is not built (native/build/berth-netns)", {
+  throw new NetworkError(NetworkErrorCode.toolMissing, `${name} is not built (native/build/${name})`, {
     hint: "run `npm run build` in the berth checkout",
   });
 }
@@ -170,7 +176,7 @@ export interface SystemOptions {
 export function createSystem(options: SystemOptions = {}): System {
   const netns = options.netns;
   let berthNetns = options.berthNetns;
-  const binary = (): string => (berthNetns ??= berthNetnsBinary());
+  const binary = (): string => (berthNetns ??= nativeBinary("berth-netns", "BERTH_NETNS"));
   const wrap = (argv: readonly string[]): readonly string[] => (netns === undefined ? argv : [binary(), "exec", netns, "--", ...argv]);
   const system: System = {
     netns,
@@ -219,6 +225,9 @@ export function createSystem(options: SystemOptions = {}): System {
     hasTool: onPath,
     get berthNetns() {
       return binary();
+    },
+    get berthRedirect() {
+      return nativeBinary("berth-redirect", "BERTH_REDIRECT");
     },
   };
   return system;

@@ -8,6 +8,7 @@ import path from "node:path";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const verdictFile = path.join(repoRoot, ".vitest-leaks.json");
+const redirectTool = path.join(repoRoot, "native", "build", "berth-redirect");
 
 type Snapshot = ReadonlyMap<string, ReadonlySet<string>>;
 
@@ -64,6 +65,8 @@ function snapshot(): Snapshot {
     ["link", new Set(lines("ip", ["-o", "link", "show"]).map((line) => line.split(": ")[1]?.split("@")[0] ?? "").filter((name) => /^(br-|vb)/.test(name)))],
     ["netns", new Set(lines("ip", ["netns", "list"]).map((line) => line.split(" ")[0] ?? ""))],
     ["iptables", new Set(lines("iptables-save", []).filter((line) => line.includes("BERTH")))],
+    // berth-redirect's program (attached while any port is published) and its entries.
+    ["port redirect", new Set(existsSync(redirectTool) ? lines(redirectTool, ["list"]).map((line) => (line.startsWith("program ") ? "program attached" : line)) : [])],
   ]);
 }
 

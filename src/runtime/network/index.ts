@@ -22,7 +22,7 @@ export { NetworkStoreErrorCode, sandboxPath, listEndpoints, listNetworkRecords, 
 export type { EndpointRecord, NetworkRecord } from "./records.js";
 export type { NetworkCreateRequest, NetworkInspect, NetworkContext } from "./service.js";
 export type { ResolvedAttachment, PortRequest, SandboxRequest } from "./sandbox.js";
-export { setUpSandbox, tearDownSandbox, connectRunning, disconnectRunning, portClaimed } from "./sandbox.js";
+export { setUpSandbox, tearDownSandbox, connectRunning, disconnectRunning, portClaimed, syncRedirects } from "./sandbox.js";
 export { defaultHostsLines, upstreamServers, searchDomains, resolverAddress } from "./name-files.js";
 export { realNetworkKernel, type NetworkKernel } from "./kernel.js";
 

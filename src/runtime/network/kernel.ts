@@ -22,6 +22,8 @@ export interface NetworkKernel {
   readonly listLinks: typeof network.listLinks;
   readonly berthChains: typeof network.berthChains;
   readonly forgetUdpFlows: typeof network.forgetUdpFlows;
+  readonly syncRedirects: typeof network.syncRedirects;
+  readonly listRedirects: typeof network.listRedirects;
 }
 
 export const realNetworkKernel: NetworkKernel = {
@@ -42,4 +44,6 @@ export const realNetworkKernel: NetworkKernel = {
   listLinks: network.listLinks,
   berthChains: network.berthChains,
   forgetUdpFlows: network.forgetUdpFlows,
+  syncRedirects: network.syncRedirects,
+  listRedirects: network.listRedirects,
 };

@@ -13,6 +13,7 @@ import {
   macAddressFor,
   NetworkErrorCode,
   parseCidr,
+  redirectsFor,
   type EndpointSpec,
   type PublishedPort,
 } from "../../network/index.js";
@@ -38,6 +39,7 @@ import {
   NetworkStoreErrorCode,
   ownerAlias,
   registerRoot,
+  rootTag,
   sandboxPath,
   type EndpointRecord,
   type NetworkRecord,
@@ -306,8 +308,20 @@ function udpHostPorts(endpoints: readonly EndpointRecord[]): number[] {
   return endpoints.flatMap((endpoint) => endpoint.ports.filter((port) => port.protocol === "udp").map((port) => port.hostPort));
 }
 
-function applyRules(context: NetworkContext, network: NetworkRecord): Promise<void> {
-  return context.kernel.applyNetworkRules(firewallNetwork(network, listEndpoints(context.paths, network.id)));
+/** A network's rules after its published ports changed, and the root's connect()-time redirects with them. */
+async function applyRules(context: NetworkContext, network: NetworkRecord): Promise<void> {
+  await context.kernel.applyNetworkRules(firewallNetwork(network, listEndpoints(context.paths, network.id)));
+  await syncRedirects(context);
+}
+
+/**
+ * Every TCP port this root publishes on 127.0.0.1 (or on every address), for clients on the host:
+ * their connect() goes straight to the container (src/network/redirect.ts). Recomputed from the
+ * endpoint records, like the rules; where BPF is not available the DNAT rules serve alone.
+ */
+export async function syncRedirects(context: NetworkContext): Promise<void> {
+  const ports = listNetworkRecords(context.paths).flatMap((network) => listEndpoints(context.paths, network.id).flatMap((endpoint) => endpoint.ports));
+  await context.kernel.syncRedirects(rootTag(context.paths), redirectsFor(ports));
 }
 
 /**

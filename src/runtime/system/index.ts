@@ -19,7 +19,8 @@ import {
   abandonedEntries,
   type ContainerService,
 } from "../container/index.js";
-import { listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag, sandboxPath, type NetworkKernel, type NetworkService } from "../network/index.js";
+import { redirectsFor } from "../../network/index.js";
+import { listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag, sandboxPath, syncRedirects, type NetworkKernel, type NetworkService } from "../network/index.js";
 import type { RuntimePaths } from "../state.js";
 import { findLeftovers, reclaimPlan, type HostView, type Leftover, type ReclaimAction, type RootView } from "./leftovers.js";
 
@@ -56,13 +57,14 @@ function berthCgroups(layout: CgroupLayout): { id: string; processes: number }[]
 }
 
 /** What the host has that could be berth's; mounts only where this root puts them (one read of mountinfo). */
-async function hostView(kernel: NetworkKernel, layout: CgroupLayout, mountDirectories: readonly string[]): Promise<HostView> {
+async function hostView(kernel: NetworkKernel, layout: CgroupLayout, mountDirectories: readonly string[], tag: string): Promise<HostView> {
   const shims = listShimProcesses()
     .filter((shim) => shim.argv[1] === "start" && shim.argv[2] !== undefined)
     .map((shim) => ({ pid: shim.pid, bundle: shim.argv[2] as string }));
   const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
   const mounts = mountDirectories.flatMap((directory) => mountsUnder(directory, mountinfo));
-  return { mounts, shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains() };
+  const { redirects } = await kernel.listRedirects(tag);
+  return { mounts, shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains(), redirects };
 }
 
 function rootView(paths: RuntimePaths): RootView {
@@ -71,13 +73,16 @@ function rootView(paths: RuntimePaths): RootView {
     return { id: record.id, name: record.name, live: containerNeedsNetwork(paths, record.id), ...(shimPid === undefined ? {} : { shimPid }) };
   });
   const networks = listNetworkRecords(paths);
+  const endpoints = networks.flatMap((network) => listEndpoints(paths, network.id).map((endpoint) => ({ networkName: network.name, endpoint })));
+  const live = new Set(containers.filter((container) => container.live).map((container) => container.id));
   return {
     rootTag: rootTag(paths),
     containersDirectory: containersDirectory(paths),
     netnsDirectory: path.dirname(sandboxPath(paths, "x")),
     containers,
     networks: networks.map((network) => ({ id: network.id, name: network.name })),
-    endpoints: networks.flatMap((network) => listEndpoints(paths, network.id).map((endpoint) => ({ networkName: network.name, containerId: endpoint.containerId }))),
+    endpoints: endpoints.map(({ networkName, endpoint }) => ({ networkName, containerId: endpoint.containerId })),
+    redirects: redirectsFor(endpoints.filter(({ endpoint }) => live.has(endpoint.containerId)).flatMap(({ endpoint }) => endpoint.ports)),
     abandoned: new Set(abandonedEntries(paths)),
     deadRoots: new Map([...registeredRootsOnHost()].filter(([, stateRoot]) => !existsSync(stateRoot))),
   };
@@ -88,7 +93,7 @@ export function createSystemService(options: SystemServiceOptions): SystemServic
   const check = async (): Promise<Leftover[]> => {
     // The root first: a container that starts meanwhile then has its objects already counted live.
     const root = rootView(options.paths);
-    return findLeftovers(await hostView(options.kernel, layout(), [root.containersDirectory, root.netnsDirectory]), root);
+    return findLeftovers(await hostView(options.kernel, layout(), [root.containersDirectory, root.netnsDirectory], root.rootTag), root);
   };
   const run = async (action: ReclaimAction): Promise<void> => {
     switch (action.type) {
@@ -121,6 +126,9 @@ export function createSystemService(options: SystemServiceOptions): SystemServic
         return;
       case "remove-base-chains":
         await options.kernel.removeBaseChains();
+        return;
+      case "sync-redirects":
+        await syncRedirects(options.networks.context);
         return;
       default: {
         const never: never = action;

@@ -7,13 +7,15 @@
 // them (`berth:<root8>:<kind>:<id>`); a cgroup `berth/<id>` by a container of this root, or by
 // no live shim anywhere; a network's chains by this root's networks or another root's tagged
 // bridge. Links of a root whose state directory is gone (the per-boot registry of roots says
-// which path a tag stands for) belong to nobody, and so are leftovers for every root. Host-side veths renamed vbdel<N> by a teardown are left out: the kernel reaps them
+// which path a tag stands for) belong to nobody, and so are leftovers for every root. A port
+// redirect (src/network/redirect.ts) carries its root's tag too: one this root's live endpoints do
+// not publish is a leftover. Host-side veths renamed vbdel<N> by a teardown are left out: the kernel reaps them
 // with their namespace, and a namespace still held shows up as its container's cgroup.
 
 import path from "node:path";
 import { parseOwnerAlias } from "../network/index.js";
 
-export type LeftoverKind = "shim process" | "mount" | "cgroup" | "netns" | "endpoint" | "link" | "iptables chain";
+export type LeftoverKind = "shim process" | "mount" | "cgroup" | "netns" | "endpoint" | "link" | "iptables chain" | "port redirect";
 
 export type ReclaimAction =
   | { readonly type: "kill-shim"; readonly pid: number }
@@ -25,7 +27,8 @@ export type ReclaimAction =
   | { readonly type: "reclaim-endpoints" }
   | { readonly type: "remove-link"; readonly name: string }
   | { readonly type: "remove-network-rules"; readonly id12: string }
-  | { readonly type: "remove-base-chains" };
+  | { readonly type: "remove-base-chains" }
+  | { readonly type: "sync-redirects" };
 
 export interface Leftover {
   readonly kind: LeftoverKind;
@@ -46,6 +49,15 @@ export interface HostView {
   readonly cgroups: readonly { readonly id: string; readonly processes: number }[];
   readonly links: readonly { readonly name: string; readonly kind: string; readonly alias?: string }[];
   readonly chains: readonly { readonly family: 4 | 6; readonly table: string; readonly chain: string }[];
+  /** This root's connect()-time redirects of published ports, in the host netns. */
+  readonly redirects: readonly PortRedirect[];
+}
+
+export interface PortRedirect {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerIp: string;
+  readonly containerPort: number;
 }
 
 /** What this state root knows. */
@@ -65,6 +77,8 @@ export interface RootView {
   readonly networks: readonly { readonly id: string; readonly name: string }[];
   /** Endpoint records (per boot) with the container they belong to. */
   readonly endpoints: readonly { readonly networkName: string; readonly containerId: string }[];
+  /** The redirects the live containers' published ports call for. */
+  readonly redirects: readonly PortRedirect[];
   /** Hidden `.creating-…`/`.removing-…` directories whose owner died half-way (the sweep's own rule). */
   readonly abandoned: ReadonlySet<string>;
   /** Other roots' tags whose state root no longer exists, with its path: their objects are nobody's. */
@@ -190,6 +204,16 @@ export function findLeftovers(host: HostView, root: RootView): Leftover[] {
       action: { type: "remove-network-rules", id12 },
     });
   }
+  const wanted = new Set(root.redirects.map((redirect) => JSON.stringify(redirect)));
+  for (const redirect of host.redirects) {
+    if (wanted.has(JSON.stringify(redirect))) continue;
+    found.push({
+      kind: "port redirect",
+      name: `${redirect.hostIp}:${redirect.hostPort} -> ${redirect.containerIp}:${redirect.containerPort}`,
+      reason: "no live container of this root publishes it",
+      action: { type: "sync-redirects" },
+    });
+  }
   // The shared chains serve every root: a leftover only when no network anywhere needs them.
   if (networkChainsKept === 0 && taggedBridges === 0) {
     for (const chain of baseChains) {
@@ -216,6 +240,7 @@ const actionOrder: readonly ReclaimAction["type"][] = [
   "remove-link",
   "remove-network-rules",
   "remove-base-chains",
+  "sync-redirects",
 ];
 
 /** Each distinct action once, in the order prune runs them. */

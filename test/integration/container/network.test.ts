@@ -4,12 +4,14 @@
 // the resolver's upstream is a DNS stub on 127.0.0.1 that answers NXDOMAIN.
 import { createSocket, type Socket } from "node:dgram";
 import { execFileSync } from "node:child_process";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { request } from "node:http";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listRedirects } from "../../../src/network/index.js";
 import type { ContainerCreateSpec } from "../../../src/runtime/index.js";
+import { rootTag } from "../../../src/runtime/network/index.js";
 import { findLeaks, knownIds, leftoversOf, loadTestImage, makeFixture, noLeaks, skipReason, type Fixture } from "./harness.js";
 
 const skip = skipReason() ?? (existsSync(path.resolve(import.meta.dirname, "../../../native/build/berth-netns")) ? undefined : "native/build/berth-netns is not built");
@@ -178,6 +180,30 @@ describe.skipIf(skip !== undefined)(`containers on networks${skip ? ` (skipped: 
     expect(reply).toBe("ping\n");
     for (const id of [web, client, udp]) await fixture.engine.containers.remove(id, { force: true });
     await fixture.engine.networks.remove("pub");
+  }, 60_000);
+
+  it("sends a host client of a port published on 127.0.0.1 straight to the container at connect(), and only the host's clients", async () => {
+    await fixture.engine.networks.create({ name: "direct" });
+    const port = await freePort();
+    const web = await run({ name: "directweb", networkMode: "direct", cmd: httpd, portBindings: [{ containerPort: 80, hostIp: "127.0.0.1", hostPort: port }] });
+    const ip = await ipOf(web, "direct");
+    const tag = rootTag(fixture.paths);
+    expect((await listRedirects(tag)).redirects).toEqual([{ hostIp: "127.0.0.1", hostPort: port, containerIp: ip, containerPort: 80 }]);
+    // The connection is the container's own address from the start: no packet of it is translated.
+    const peer = await new Promise<{ address: string | undefined; port: number | undefined }>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        resolve({ address: socket.remoteAddress, port: socket.remotePort });
+        socket.destroy();
+      });
+      socket.on("error", reject);
+    });
+    expect(peer).toEqual({ address: ip, port: 80 });
+    expect(await httpGet("127.0.0.1", port)).toBe(page);
+    // Inside the container 127.0.0.1 is its own loopback, where nothing listens on that port.
+    expect((await exec(web, ["timeout", "3", "wget", "-q", "-O-", `http://127.0.0.1:${port}/`])).exitCode).not.toBe(0);
+    await fixture.engine.containers.remove(web, { force: true });
+    expect((await listRedirects(tag)).redirects).toEqual([]);
+    await fixture.engine.networks.remove("direct");
   }, 60_000);
 
   it("refuses a host port that a host process or another container holds, leaving nothing behind", async () => {

@@ -80,6 +80,7 @@ function fakeSystem(files: Record<string, string>): System {
     linkIndex: refuse,
     hasTool: refuse,
     berthNetns: "/nonexistent",
+    berthRedirect: "/nonexistent",
   };
 }
 

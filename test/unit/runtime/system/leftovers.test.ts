@@ -26,11 +26,30 @@ const root: RootView = {
   // The sweep's rule decided: the create's owner (pid 77) lives, the remove's (78) died.
   abandoned: new Set([`.removing-${C}-78`]),
   deadRoots: new Map([["berth:33333333", "/tmp/gone/state"]]),
+  redirects: [{ hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80 }],
 };
 
-const empty: HostView = { mounts: [], shims: [], cgroups: [], links: [], chains: [] };
+const empty: HostView = { mounts: [], shims: [], cgroups: [], links: [], chains: [], redirects: [] };
 
 describe("findLeftovers", () => {
+  it("finds a port redirect no live container publishes (or one pointing elsewhere), reclaimed by recomputing them all", () => {
+    const host: HostView = {
+      ...empty,
+      redirects: [
+        { hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80 },
+        { hostIp: "127.0.0.1", hostPort: 8081, containerIp: "172.18.0.3", containerPort: 80 },
+        { hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.9", containerPort: 80 },
+      ],
+    };
+    const found = findLeftovers(host, { ...root, endpoints: [{ networkName: "app", containerId: A }] });
+    expect(found.map((leftover) => [leftover.kind, leftover.name, leftover.action])).toEqual([
+      ["port redirect", "127.0.0.1:8081 -> 172.18.0.3:80", { type: "sync-redirects" }],
+      ["port redirect", "127.0.0.1:8080 -> 172.18.0.9:80", { type: "sync-redirects" }],
+    ]);
+    // With a stopped container's endpoint too: its endpoints go first, then the recomputation.
+    expect(reclaimPlan(findLeftovers(host, root))).toEqual([{ type: "reclaim-endpoints" }, { type: "sync-redirects" }]);
+  });
+
   it("finds nothing on a host whose objects all belong to live containers and networks", () => {
     const host: HostView = {
       mounts: [`/var/lib/berth/containers/${A}/merged`, `/run/berth/netns/${A}`, "/proc"],
@@ -45,6 +64,7 @@ describe("findLeftovers", () => {
         { family: 4, table: "nat", chain: "BERTH-DNAT" },
         { family: 4, table: "nat", chain: `BERTH-DN-${N.slice(0, 12)}` },
       ],
+      redirects: [{ hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80 }],
     };
     expect(findLeftovers(host, { ...root, endpoints: [{ networkName: "app", containerId: A }] })).toEqual([]);
   });
@@ -112,6 +132,7 @@ describe("findLeftovers", () => {
         { family: 4, table: "filter", chain: "BERTH-FORWARD" },
         { family: 4, table: "filter", chain: `BERTH-FW-${M.slice(0, 12)}` },
       ],
+      redirects: [],
     };
     expect(findLeftovers(host, { ...root, endpoints: [] })).toEqual([]);
   });

@@ -1,0 +1,470 @@
+/* berth-redirect: connections from the host to ports berth publishes on 127.0.0.1, sent straight
+ * to the container when they are made instead of translated packet by packet.
+ *
+ * Published ports are DNAT rules (src/network/firewall.ts), and they stay: they serve traffic from
+ * other hosts and from containers, and they are the fallback wherever this cannot run. But a
+ * host client of 127.0.0.1:PORT then has every packet of its connection translated both ways
+ * (DNAT, MASQUERADE): about a tenth of the throughput of connecting to the container's own
+ * address on these machines. A cgroup/connect4 BPF program on the cgroup v2 root rewrites the
+ * address of a TCP connect() to 127.0.0.1:PORT into the container's address and port before the
+ * connection exists, so its packets take the direct path (what Cilium's host-reachable services
+ * do). It rewrites only sockets in the network namespace that published the port (a container's
+ * own 127.0.0.1 is its own), only TCP, and only addresses in its map.
+ *
+ *   berth-redirect sync OWNER    standard input: lines "IP PORT TARGET_IP TARGET_PORT"; makes
+ *                                OWNER's entries for this network namespace exactly these
+ *   berth-redirect list [OWNER]  prints "program ID" when attached, then one line per entry
+ *                                "OWNER-HASH COOKIE IP PORT TARGET_IP TARGET_PORT" (OWNER's
+ *                                entries in this namespace only, when given)
+ *   berth-redirect clear         detaches every berth program (system prune)
+ *
+ * One program and its hash map serve every berth root on the machine; each entry records the
+ * root that made it (OWNER, hashed). The program is attached with the first entry and detached
+ * with the last, so nothing of berth's stays in the kernel while no port is published. Changes
+ * are serialised by an flock on the cgroup v2 root directory.
+ *
+ * Exit status: 0 done; 1 failed (one line on stderr); 2 usage; 3 not available here (no cgroup v2
+ * mount, no BPF, too old a kernel): the caller keeps DNAT only. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define PROGRAM_NAME "berth_connect4"
+#define MAP_NAME "berth_redirect"
+#define MAP_ENTRIES 4096
+#define EXIT_UNAVAILABLE 3
+
+/* Must match the program below: the netns cookie, then ctx->user_ip4 and ctx->user_port as the
+ * program reads them (network byte order; the port in the low 16 bits of a u32). */
+struct key {
+	uint64_t cookie;
+	uint32_t ip;
+	uint32_t port;
+};
+
+struct value {
+	uint32_t ip;
+	uint32_t port;
+	uint32_t owner;
+	uint32_t reserved;
+};
+
+static _Noreturn void fail(int status, const char *format, ...)
+{
+	va_list arguments;
+	va_start(arguments, format);
+	fputs("berth-redirect: ", stderr);
+	vfprintf(stderr, format, arguments);
+	fputc('\n', stderr);
+	va_end(arguments);
+	exit(status);
+}
+
+static long sys_bpf(int command, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, command, attr, sizeof *attr);
+}
+
+/* Not having BPF at all is "not available"; anything else is a failure to report. */
+static int unavailable_errno(int error)
+{
+	return error == ENOSYS || error == EPERM || error == EINVAL || error == EOPNOTSUPP;
+}
+
+static uint32_t owner_hash(const char *owner)
+{
+	uint32_t hash = 0x811c9dc5u;
+	for (const unsigned char *c = (const unsigned char *)owner; *c; c++)
+		hash = (hash ^ *c) * 0x01000193u;
+	return hash;
+}
+
+/* The cgroup v2 mount point: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
+static int open_cgroup2_root(void)
+{
+	FILE *mounts = fopen("/proc/self/mountinfo", "re");
+	if (!mounts)
+		fail(1, "/proc/self/mountinfo: %s", strerror(errno));
+	char line[4096];
+	char found[4096] = "";
+	while (fgets(line, sizeof line, mounts)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPEROPTIONS */
+		char *separator = strstr(line, " - ");
+		if (!separator || strncmp(separator + 3, "cgroup2 ", 8) != 0)
+			continue;
+		char root[4096], mountpoint[4096];
+		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mountpoint) == 2 && strcmp(root, "/") == 0) {
+			snprintf(found, sizeof found, "%s", mountpoint);
+			break;
+		}
+	}
+	fclose(mounts);
+	if (!found[0])
+		fail(EXIT_UNAVAILABLE, "no cgroup v2 hierarchy is mounted");
+	int fd = open(found, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fail(EXIT_UNAVAILABLE, "%s: %s", found, strerror(errno));
+	return fd;
+}
+
+static uint64_t netns_cookie(void)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		fail(1, "socket: %s", strerror(errno));
+	uint64_t cookie = 0;
+	socklen_t length = sizeof cookie;
+	if (getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) < 0)
+		fail(EXIT_UNAVAILABLE, "SO_NETNS_COOKIE: %s", strerror(errno));
+	close(sock);
+	return cookie;
+}
+
+/* The berth program attached to the cgroup (and its map), if any. */
+static int find_program(int cgroup_fd, int *map_fd, uint32_t *program_id)
+{
+	uint32_t ids[64];
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.query.target_fd = cgroup_fd;
+	attr.query.attach_type = BPF_CGROUP_INET4_CONNECT;
+	attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+	attr.query.prog_cnt = 64;
+	if (sys_bpf(BPF_PROG_QUERY, &attr) < 0) {
+		if (unavailable_errno(errno))
+			fail(EXIT_UNAVAILABLE, "BPF_PROG_QUERY: %s", strerror(errno));
+		fail(1, "BPF_PROG_QUERY: %s", strerror(errno));
+	}
+	for (uint32_t i = 0; i < attr.query.prog_cnt && i < 64; i++) {
+		union bpf_attr get;
+		memset(&get, 0, sizeof get);
+		get.prog_id = ids[i];
+		int program = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &get);
+		if (program < 0)
+			continue;
+		struct bpf_prog_info info;
+		uint32_t map_ids[4] = { 0 };
+		memset(&info, 0, sizeof info);
+		info.nr_map_ids = 4;
+		info.map_ids = (uint64_t)(uintptr_t)map_ids;
+		union bpf_attr query;
+		memset(&query, 0, sizeof query);
+		query.info.bpf_fd = program;
+		query.info.info_len = sizeof info;
+		query.info.info = (uint64_t)(uintptr_t)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && strcmp(info.name, PROGRAM_NAME) == 0 && info.nr_map_ids >= 1) {
+			union bpf_attr map;
+			memset(&map, 0, sizeof map);
+			map.map_id = map_ids[0];
+			*map_fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &map);
+			*program_id = ids[i];
+			if (*map_fd >= 0)
+				return program;
+		}
+		close(program);
+	}
+	return -1;
+}
+
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+
+/* The connect4 program: see the top of this file. Offsets are struct bpf_sock_addr's. */
+static int load_program(int map_fd)
+{
+	enum { OUT = 22 };
+	struct bpf_insn program[] = {
+		/* 0 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		/* 1 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 32, 0), /* type */
+		/* 2 */ INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, OUT - 3, SOCK_STREAM),
+		/* 3 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 36, 0), /* protocol */
+		/* 4 */ INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, OUT - 5, IPPROTO_TCP),
+		/* 5 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
+		/* 6 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_netns_cookie),
+		/* 7 */ INSN(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_10, BPF_REG_0, -16, 0),
+		/* 8 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 4, 0), /* user_ip4 */
+		/* 9 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -8, 0),
+		/* 10 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 24, 0), /* user_port */
+		/* 11 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -4, 0),
+		/* 12 */ INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+		/* 13 */ INSN(0, 0, 0, 0, 0),
+		/* 14 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		/* 15 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
+		/* 16 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		/* 17 */ INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, OUT - 18, 0),
+		/* 18 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 0, 0),
+		/* 19 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
+		/* 20 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 4, 0),
+		/* 21 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
+		/* 22 OUT: always allow the connect */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	static char log[65536];
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+	attr.expected_attach_type = BPF_CGROUP_INET4_CONNECT;
+	attr.insns = (uint64_t)(uintptr_t)program;
+	attr.insn_cnt = sizeof program / sizeof program[0];
+	attr.license = (uint64_t)(uintptr_t) "GPL";
+	attr.log_buf = (uint64_t)(uintptr_t)log;
+	attr.log_size = sizeof log;
+	attr.log_level = 1;
+	snprintf(attr.prog_name, sizeof attr.prog_name, "%s", PROGRAM_NAME);
+	int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd < 0) {
+		if (unavailable_errno(errno) && errno != EINVAL)
+			fail(EXIT_UNAVAILABLE, "BPF_PROG_LOAD: %s", strerror(errno));
+		fail(errno == EINVAL ? EXIT_UNAVAILABLE : 1, "BPF_PROG_LOAD: %s: %s", strerror(errno), log);
+	}
+	return fd;
+}
+
+static int create_map(void)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.map_type = BPF_MAP_TYPE_HASH;
+	attr.key_size = sizeof(struct key);
+	attr.value_size = sizeof(struct value);
+	attr.max_entries = MAP_ENTRIES;
+	snprintf(attr.map_name, sizeof attr.map_name, "%s", MAP_NAME);
+	int fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	if (fd < 0)
+		fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_MAP_CREATE: %s", strerror(errno));
+	return fd;
+}
+
+static int map_next_key(int map_fd, const struct key *current, struct key *next)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.map_fd = map_fd;
+	attr.key = (uint64_t)(uintptr_t)current;
+	attr.next_key = (uint64_t)(uintptr_t)next;
+	return (int)sys_bpf(BPF_MAP_GET_NEXT_KEY, &attr);
+}
+
+static int map_lookup(int map_fd, const struct key *key, struct value *value)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.map_fd = map_fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	attr.value = (uint64_t)(uintptr_t)value;
+	return (int)sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+}
+
+static void map_update(int map_fd, const struct key *key, const struct value *value)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.map_fd = map_fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	attr.value = (uint64_t)(uintptr_t)value;
+	attr.flags = BPF_ANY;
+	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &attr) < 0)
+		fail(1, "BPF_MAP_UPDATE_ELEM: %s", strerror(errno));
+}
+
+static void map_delete(int map_fd, const struct key *key)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.map_fd = map_fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	if (sys_bpf(BPF_MAP_DELETE_ELEM, &attr) < 0 && errno != ENOENT)
+		fail(1, "BPF_MAP_DELETE_ELEM: %s", strerror(errno));
+}
+
+static size_t map_count(int map_fd)
+{
+	size_t count = 0;
+	struct key key, next;
+	const struct key *cursor = NULL;
+	while (map_next_key(map_fd, cursor, &next) == 0) {
+		count++;
+		key = next;
+		cursor = &key;
+	}
+	return count;
+}
+
+static void detach(int cgroup_fd, int program_fd)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.target_fd = cgroup_fd;
+	attr.attach_bpf_fd = program_fd;
+	attr.attach_type = BPF_CGROUP_INET4_CONNECT;
+	if (sys_bpf(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
+		fail(1, "BPF_PROG_DETACH: %s", strerror(errno));
+}
+
+struct entry {
+	struct key key;
+	struct value value;
+};
+
+static int parse_port(const char *text)
+{
+	char *end = NULL;
+	long port = strtol(text, &end, 10);
+	return end != text && *end == '\0' && port >= 1 && port <= 65535 ? (int)port : -1;
+}
+
+static size_t read_entries(struct entry *entries, size_t capacity, uint64_t cookie, uint32_t owner)
+{
+	char line[256];
+	size_t count = 0;
+	while (fgets(line, sizeof line, stdin)) {
+		char ip[64], port[16], target_ip[64], target_port[16];
+		if (line[0] == '\n' || line[0] == '\0')
+			continue;
+		if (sscanf(line, "%63s %15s %63s %15s", ip, port, target_ip, target_port) != 4)
+			fail(2, "malformed line: %s", line);
+		struct in_addr address, target;
+		int from = parse_port(port), to = parse_port(target_port);
+		if (inet_pton(AF_INET, ip, &address) != 1 || inet_pton(AF_INET, target_ip, &target) != 1 || from < 0 || to < 0)
+			fail(2, "malformed line: %s", line);
+		if (count == capacity)
+			fail(1, "more than %zu entries", capacity);
+		struct entry *entry = &entries[count++];
+		memset(entry, 0, sizeof *entry);
+		entry->key.cookie = cookie;
+		entry->key.ip = address.s_addr;
+		entry->key.port = htons((uint16_t)from);
+		entry->value.ip = target.s_addr;
+		entry->value.port = htons((uint16_t)to);
+		entry->value.owner = owner;
+	}
+	return count;
+}
+
+static int sync_entries(const char *owner_name)
+{
+	uint32_t owner = owner_hash(owner_name);
+	uint64_t cookie = netns_cookie();
+	static struct entry wanted[MAP_ENTRIES];
+	size_t count = read_entries(wanted, MAP_ENTRIES, cookie, owner);
+	int cgroup_fd = open_cgroup2_root();
+	if (flock(cgroup_fd, LOCK_EX) < 0)
+		fail(1, "flock: %s", strerror(errno));
+	int map_fd = -1;
+	uint32_t program_id = 0;
+	int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+	if (program_fd < 0) {
+		if (count == 0)
+			return 0;
+		map_fd = create_map();
+		for (size_t i = 0; i < count; i++)
+			map_update(map_fd, &wanted[i].key, &wanted[i].value);
+		program_fd = load_program(map_fd);
+		union bpf_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.target_fd = cgroup_fd;
+		attr.attach_bpf_fd = program_fd;
+		attr.attach_type = BPF_CGROUP_INET4_CONNECT;
+		attr.attach_flags = BPF_F_ALLOW_MULTI;
+		if (sys_bpf(BPF_PROG_ATTACH, &attr) < 0)
+			fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_PROG_ATTACH: %s", strerror(errno));
+		return 0;
+	}
+	/* Drop this owner's entries in this namespace that are no longer wanted, then add the rest. */
+	struct key key, next;
+	const struct key *cursor = NULL;
+	static struct key doomed[MAP_ENTRIES];
+	size_t doomed_count = 0;
+	while (map_next_key(map_fd, cursor, &next) == 0) {
+		key = next;
+		cursor = &key;
+		struct value value;
+		if (key.cookie != cookie || map_lookup(map_fd, &key, &value) < 0 || value.owner != owner)
+			continue;
+		int kept = 0;
+		for (size_t i = 0; i < count && !kept; i++)
+			kept = memcmp(&wanted[i].key, &key, sizeof key) == 0;
+		if (!kept && doomed_count < MAP_ENTRIES)
+			doomed[doomed_count++] = key;
+	}
+	for (size_t i = 0; i < doomed_count; i++)
+		map_delete(map_fd, &doomed[i]);
+	for (size_t i = 0; i < count; i++)
+		map_update(map_fd, &wanted[i].key, &wanted[i].value);
+	if (map_count(map_fd) == 0)
+		detach(cgroup_fd, program_fd);
+	return 0;
+}
+
+static int list_entries(const char *owner_name)
+{
+	int cgroup_fd = open_cgroup2_root();
+	int map_fd = -1;
+	uint32_t program_id = 0;
+	if (find_program(cgroup_fd, &map_fd, &program_id) < 0)
+		return 0;
+	printf("program %u\n", program_id);
+	uint64_t cookie = owner_name ? netns_cookie() : 0;
+	uint32_t owner = owner_name ? owner_hash(owner_name) : 0;
+	struct key key, next;
+	const struct key *cursor = NULL;
+	while (map_next_key(map_fd, cursor, &next) == 0) {
+		key = next;
+		cursor = &key;
+		struct value value;
+		if (map_lookup(map_fd, &key, &value) < 0)
+			continue;
+		if (owner_name && (key.cookie != cookie || value.owner != owner))
+			continue;
+		char ip[INET_ADDRSTRLEN], target[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &key.ip, ip, sizeof ip);
+		inet_ntop(AF_INET, &value.ip, target, sizeof target);
+		printf("%08x %llu %s %u %s %u\n", value.owner, (unsigned long long)key.cookie, ip, ntohs((uint16_t)key.port), target,
+		       ntohs((uint16_t)value.port));
+	}
+	return 0;
+}
+
+static int clear_all(void)
+{
+	int cgroup_fd = open_cgroup2_root();
+	if (flock(cgroup_fd, LOCK_EX) < 0)
+		fail(1, "flock: %s", strerror(errno));
+	for (;;) {
+		int map_fd = -1;
+		uint32_t program_id = 0;
+		int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+		if (program_fd < 0)
+			return 0;
+		detach(cgroup_fd, program_fd);
+		close(program_fd);
+		close(map_fd);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "sync") == 0)
+		return sync_entries(argv[2]);
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0)
+		return list_entries(argc == 3 ? argv[2] : NULL);
+	if (argc == 2 && strcmp(argv[1], "clear") == 0)
+		return clear_all();
+	fprintf(stderr, "usage: berth-redirect sync OWNER < entries | list [OWNER] | clear\n");
+	return 2;
+}
