@@ -3,8 +3,10 @@
 //
 //   1. data path: a 200 MB file served by busybox httpd inside a container, downloaded by a host
 //      client (curl, else a Node client that discards the body) through the published port on
-//      127.0.0.1 (iptables DNAT in berth's own chains; no userland proxy), straight to the
-//      container's address, and from the same httpd run as a plain host process on 127.0.0.1;
+//      127.0.0.1 (no userland proxy: the client's connect() is rewritten to the container's
+//      address by berth-redirect's BPF program, DNAT in berth's own chains where that is not
+//      available), straight to the container's address, and from the same httpd run as a plain
+//      host process on 127.0.0.1;
 //   2. setup: one container's network plumbing (src/network's createSandbox + destroySandbox on
 //      a bridge made with ensureBridge), and the processes it spawns;
 //   3. run: `berth container run --rm --network NAME -p 80 IMAGE true` beside `--network none`,
@@ -67,6 +69,13 @@ const ruleLines = () =>
     const result = spawnSync(tool, [], { encoding: "utf8" });
     return result.status === 0 ? result.stdout.split("\n").filter((line) => line.includes("BERTH")).map((line) => `${tool}: ${line}`) : [];
   });
+/** berth-redirect's program and entries ("program attached" when it is); empty where it is not built. */
+const redirectTool = path.join(repoRoot, "native", "build", "berth-redirect");
+const redirectLines = () => {
+  if (!existsSync(redirectTool)) return [];
+  const result = spawnSync(redirectTool, ["list"], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.split("\n").filter((line) => line !== "").map((line) => (line.startsWith("program ") ? "program attached" : line)) : [];
+};
 const sysctlFiles = [
   "/proc/sys/net/ipv4/ip_forward",
   "/proc/sys/net/ipv4/conf/all/route_localnet",
@@ -82,6 +91,7 @@ const mountsUnder = (directory) =>
 
 const linksBefore = new Set(linkNames());
 const rulesBefore = new Set(ruleLines());
+const redirectsBefore = new Set(redirectLines());
 const sysctlsBefore = sysctls();
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +173,8 @@ async function cleanup() {
   const rulesLeft = ruleLines().filter((line) => !rulesBefore.has(line));
   const ourRules = rulesLeft.filter((line) => ids12.some((id12) => line.includes(id12)) || [...made.bridges].some((bridge) => line.includes(bridge)));
   if (ourRules.length > 0) problems.push(`BERTH rules of this run's networks left:\n    ${ourRules.join("\n    ")}`);
+  const redirectsLeft = redirectLines().filter((line) => !redirectsBefore.has(line));
+  if (redirectsLeft.length > 0) problems.push(`port redirects left (berth-redirect list):\n    ${redirectsLeft.join("\n    ")}`);
   const otherRules = rulesLeft.filter((line) => !ourRules.includes(line));
   if (otherRules.length > 0) notes.push(`BERTH rules new since the start, not of this run's networks (shared chains, or another berth on this host):\n    ${otherRules.join("\n    ")}`);
   if (!keep) {
@@ -172,7 +184,7 @@ async function cleanup() {
   const sysctlsAfter = sysctls();
   const changed = Object.keys(sysctlsAfter).filter((key) => sysctlsAfter[key] !== sysctlsBefore[key]);
   console.log("");
-  console.log(`cleanup: ${problems.length === 0 ? "nothing of this run left (links, BERTH rules, mounts, shims, work directory)" : "PROBLEMS"}`);
+  console.log(`cleanup: ${problems.length === 0 ? "nothing of this run left (links, BERTH rules, port redirects, mounts, shims, work directory)" : "PROBLEMS"}`);
   for (const problem of problems) console.log(`  ${problem}`);
   for (const note of notes) console.log(`  note: ${note}`);
   console.log(
