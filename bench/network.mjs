@@ -338,6 +338,7 @@ async function dataPath() {
   await waitForServer("127.0.0.1", publishedPort, "httpd in the container, by the published port");
   await waitForServer("127.0.0.1", hostPort, "httpd on the host");
   const proxy = listening(publishedPort);
+  const redirected = redirectLines().some((line) => line.includes(` 127.0.0.1 ${publishedPort} ${containerIp} 80`));
 
   const contenders = {
     [`published port 127.0.0.1:${publishedPort}`]: () => downloadSync("127.0.0.1", publishedPort),
@@ -377,7 +378,7 @@ async function dataPath() {
       ? "listener on the published port: unknown (ss failed)"
       : proxy
         ? `a process LISTENS on the published port ${publishedPort} (a userland proxy?)`
-        : `no process listens on the published port ${publishedPort}: the kernel forwards it (DNAT)`,
+        : `no process listens on the published port ${publishedPort}: the kernel forwards it (${redirected ? "connect() rewritten to the container's address by berth-redirect's BPF program" : "DNAT: berth-redirect has no entry for it"})`,
   );
   results.dataPath = { published, direct, host, ratio: published / direct, paired: median(paired) };
 }
