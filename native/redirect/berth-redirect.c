@@ -16,7 +16,9 @@
  *   berth-redirect list [OWNER]  prints "program ID" when attached, then one line per entry
  *                                "OWNER-HASH COOKIE IP PORT TARGET_IP TARGET_PORT" (OWNER's
  *                                entries in this namespace only, when given)
- *   berth-redirect clear         detaches every berth program (system prune)
+ *   berth-redirect drop HASH...  deletes every entry of these owners (the hashes `list` prints),
+ *                                in any namespace: roots whose state directory is gone
+ *   berth-redirect clear         detaches every berth program
  *
  * One program and its hash map serve every berth root on the machine; each entry records the
  * root that made it (OWNER, hashed). The program is attached with the first entry and detached
@@ -440,6 +442,50 @@ static int list_entries(const char *owner_name)
 	return 0;
 }
 
+static int drop_owners(int count, char **hashes)
+{
+	uint32_t owners[64];
+	if (count > 64)
+		fail(2, "at most 64 owners at once");
+	for (int i = 0; i < count; i++) {
+		char *end = NULL;
+		unsigned long value = strtoul(hashes[i], &end, 16);
+		if (end == hashes[i] || *end != '\0' || value > 0xffffffffUL)
+			fail(2, "invalid owner hash %s", hashes[i]);
+		owners[i] = (uint32_t)value;
+	}
+	int cgroup_fd = open_cgroup2_root();
+	if (flock(cgroup_fd, LOCK_EX) < 0)
+		fail(1, "flock: %s", strerror(errno));
+	int map_fd = -1;
+	uint32_t program_id = 0;
+	int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+	if (program_fd < 0)
+		return 0;
+	static struct key doomed[MAP_ENTRIES];
+	size_t doomed_count = 0;
+	struct key key, next;
+	const struct key *cursor = NULL;
+	while (map_next_key(map_fd, cursor, &next) == 0) {
+		key = next;
+		cursor = &key;
+		struct value value;
+		if (map_lookup(map_fd, &key, &value) < 0)
+			continue;
+		for (int i = 0; i < count; i++) {
+			if (value.owner == owners[i] && doomed_count < MAP_ENTRIES) {
+				doomed[doomed_count++] = key;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < doomed_count; i++)
+		map_delete(map_fd, &doomed[i]);
+	if (map_count(map_fd) == 0)
+		detach(cgroup_fd, program_fd);
+	return 0;
+}
+
 static int clear_all(void)
 {
 	int cgroup_fd = open_cgroup2_root();
@@ -463,8 +509,10 @@ int main(int argc, char **argv)
 		return sync_entries(argv[2]);
 	if ((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0)
 		return list_entries(argc == 3 ? argv[2] : NULL);
+	if (argc >= 3 && strcmp(argv[1], "drop") == 0)
+		return drop_owners(argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "clear") == 0)
 		return clear_all();
-	fprintf(stderr, "usage: berth-redirect sync OWNER < entries | list [OWNER] | clear\n");
+	fprintf(stderr, "usage: berth-redirect sync OWNER < entries | list [OWNER] | drop HASH... | clear\n");
 	return 2;
 }

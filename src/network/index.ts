@@ -12,7 +12,7 @@ import * as links from "./links.js";
 import type { BridgeSpec, EndpointSpec, LinkInfo } from "./links.js";
 import * as ports from "./ports.js";
 import * as redirect from "./redirect.js";
-import type { Redirect } from "./redirect.js";
+import type { Redirect, RedirectListing } from "./redirect.js";
 import type { HostSockets, ListeningSocket, PickFreePortOptions, Protocol } from "./ports.js";
 import * as sysctl from "./sysctl.js";
 import type { SystemOptions } from "./system.js";
@@ -33,7 +33,7 @@ export {
   type SubnetPool,
 } from "./ipam.js";
 export { NetworkError, NetworkErrorCode } from "./network-error.js";
-export { redirectsFor, type Redirect } from "./redirect.js";
+export { redirectOwnerHash, redirectsFor, type Redirect, type RedirectListing } from "./redirect.js";
 export {
   networkRules,
   parseSave,
@@ -76,7 +76,8 @@ export interface NetworkHost {
   berthChains(): Promise<{ family: 4 | 6; table: string; chain: string }[]>;
   forgetUdpFlows(hostPorts: readonly number[]): Promise<void>;
   syncRedirects(owner: string, redirects: readonly Redirect[]): Promise<boolean>;
-  listRedirects(owner: string): Promise<{ attached: boolean; redirects: Redirect[] }>;
+  listRedirects(owner: string): Promise<RedirectListing>;
+  dropRedirects(ownerHashes: readonly string[]): Promise<void>;
 }
 
 export type NetworkHostOptions = SystemOptions;
@@ -111,6 +112,7 @@ export function networkHost(options: NetworkHostOptions = {}): NetworkHost {
     forgetUdpFlows: (hostPorts) => firewall.forgetUdpFlows(context, hostPorts),
     syncRedirects: (owner, redirects) => redirect.syncRedirects(context, owner, redirects),
     listRedirects: (owner) => redirect.listRedirects(context, owner),
+    dropRedirects: (ownerHashes) => redirect.dropRedirects(context, ownerHashes),
   };
 }
 
@@ -197,8 +199,11 @@ export function forgetUdpFlows(hostPorts: readonly number[]): Promise<void> {
 export function syncRedirects(owner: string, redirects: readonly Redirect[]): Promise<boolean> {
   return own().syncRedirects(owner, redirects);
 }
-export function listRedirects(owner: string): Promise<{ attached: boolean; redirects: Redirect[] }> {
+export function listRedirects(owner: string): Promise<RedirectListing> {
   return own().listRedirects(owner);
+}
+export function dropRedirects(ownerHashes: readonly string[]): Promise<void> {
+  return own().dropRedirects(ownerHashes);
 }
 export function berthRulesPresent(): { family: 4 | 6; line: string }[] {
   return own().berthRulesPresent();

@@ -58,18 +58,49 @@ export async function syncRedirects(context: Context, owner: string, redirects: 
   return false;
 }
 
-/** `owner`'s redirects in the host netns, and whether berth's program is attached at all. */
-export async function listRedirects(context: Context, owner: string): Promise<{ attached: boolean; redirects: Redirect[] }> {
+/** How berth-redirect records an owner in its map (FNV-1a of the owner, as 8 hex digits). */
+export function redirectOwnerHash(owner: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(owner)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, "0");
+}
+
+export interface RedirectListing {
+  /** Whether berth's program is attached at all (it is while any entry exists). */
+  readonly attached: boolean;
+  /** `owner`'s entries in the host netns. */
+  readonly redirects: Redirect[];
+  /** The owner hashes of every entry on the machine, any root, any namespace. */
+  readonly owners: string[];
+}
+
+/** What berth-redirect holds: `owner`'s entries here, and who owns the rest. */
+export async function listRedirects(context: Context, owner: string): Promise<RedirectListing> {
   const { system } = context;
-  const result = await system.run([system.berthRedirect, "list", checkOwner(owner)]);
-  if (result.status === unavailable) return { attached: false, redirects: [] };
-  if (result.status !== 0) throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${result.stderr.trim()}`, { object: "berth-redirect" });
-  const lines = result.stdout.split("\n").filter((line) => line !== "");
+  const mine = await system.run([system.berthRedirect, "list", checkOwner(owner)]);
+  if (mine.status === unavailable) return { attached: false, redirects: [], owners: [] };
+  if (mine.status !== 0) throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${mine.stderr.trim()}`, { object: "berth-redirect" });
+  const lines = mine.stdout.split("\n").filter((line) => line !== "");
   const redirects = lines
     .filter((line) => !line.startsWith("program "))
     .map((line) => {
       const [, , hostIp = "", hostPort = "", containerIp = "", containerPort = ""] = line.split(" ");
       return { hostIp, hostPort: Number(hostPort), containerIp, containerPort: Number(containerPort) };
     });
-  return { attached: lines.some((line) => line.startsWith("program ")), redirects };
+  const attached = lines.some((line) => line.startsWith("program "));
+  if (!attached) return { attached, redirects, owners: [] };
+  const all = await system.run([system.berthRedirect, "list"]);
+  const owners = all.status !== 0 ? [] : [...new Set(all.stdout.split("\n").filter((line) => /^[0-9a-f]{8} /.test(line)).map((line) => line.slice(0, 8)))];
+  return { attached, redirects, owners };
+}
+
+/** Delete every entry of these owners (hashes), in any namespace: roots whose state is gone. */
+export async function dropRedirects(context: Context, ownerHashes: readonly string[]): Promise<void> {
+  if (ownerHashes.length === 0) return;
+  for (const hash of ownerHashes) if (!/^[0-9a-f]{8}$/.test(hash)) throw new NetworkError(NetworkErrorCode.invalid, `invalid redirect owner hash ${JSON.stringify(hash)}`);
+  const { system } = context;
+  const result = await system.run([system.berthRedirect, "drop", ...ownerHashes]);
+  if (result.status !== 0 && result.status !== unavailable) {
+    throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${result.stderr.trim() || `exit status ${result.status}`}`, { object: "berth-redirect" });
+  }
 }

@@ -24,6 +24,7 @@ export interface NetworkKernel {
   readonly forgetUdpFlows: typeof network.forgetUdpFlows;
   readonly syncRedirects: typeof network.syncRedirects;
   readonly listRedirects: typeof network.listRedirects;
+  readonly dropRedirects: typeof network.dropRedirects;
 }
 
 export const realNetworkKernel: NetworkKernel = {
@@ -46,4 +47,5 @@ export const realNetworkKernel: NetworkKernel = {
   forgetUdpFlows: network.forgetUdpFlows,
   syncRedirects: network.syncRedirects,
   listRedirects: network.listRedirects,
+  dropRedirects: network.dropRedirects,
 };

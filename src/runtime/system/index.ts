@@ -19,7 +19,7 @@ import {
   abandonedEntries,
   type ContainerService,
 } from "../container/index.js";
-import { redirectsFor } from "../../network/index.js";
+import { redirectOwnerHash, redirectsFor } from "../../network/index.js";
 import { listEndpoints, listNetworkRecords, registeredRootsOnHost, rootTag, sandboxPath, syncRedirects, type NetworkKernel, type NetworkService } from "../network/index.js";
 import type { RuntimePaths } from "../state.js";
 import { findLeftovers, reclaimPlan, type HostView, type Leftover, type ReclaimAction, type RootView } from "./leftovers.js";
@@ -63,8 +63,8 @@ async function hostView(kernel: NetworkKernel, layout: CgroupLayout, mountDirect
     .map((shim) => ({ pid: shim.pid, bundle: shim.argv[2] as string }));
   const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
   const mounts = mountDirectories.flatMap((directory) => mountsUnder(directory, mountinfo));
-  const { redirects } = await kernel.listRedirects(tag);
-  return { mounts, shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains(), redirects };
+  const { redirects, owners } = await kernel.listRedirects(tag);
+  return { mounts, shims, cgroups: berthCgroups(layout), links: await kernel.listLinks(), chains: await kernel.berthChains(), redirects, redirectOwners: owners };
 }
 
 function rootView(paths: RuntimePaths): RootView {
@@ -75,6 +75,7 @@ function rootView(paths: RuntimePaths): RootView {
   const networks = listNetworkRecords(paths);
   const endpoints = networks.flatMap((network) => listEndpoints(paths, network.id).map((endpoint) => ({ networkName: network.name, endpoint })));
   const live = new Set(containers.filter((container) => container.live).map((container) => container.id));
+  const deadRoots = new Map([...registeredRootsOnHost()].filter(([, stateRoot]) => !existsSync(stateRoot)));
   return {
     rootTag: rootTag(paths),
     containersDirectory: containersDirectory(paths),
@@ -84,7 +85,8 @@ function rootView(paths: RuntimePaths): RootView {
     endpoints: endpoints.map(({ networkName, endpoint }) => ({ networkName, containerId: endpoint.containerId })),
     redirects: redirectsFor(endpoints.filter(({ endpoint }) => live.has(endpoint.containerId)).flatMap(({ endpoint }) => endpoint.ports)),
     abandoned: new Set(abandonedEntries(paths)),
-    deadRoots: new Map([...registeredRootsOnHost()].filter(([, stateRoot]) => !existsSync(stateRoot))),
+    deadRoots,
+    deadRedirectOwners: new Map([...deadRoots.keys()].map((tag) => [redirectOwnerHash(tag), tag])),
   };
 }
 
@@ -129,6 +131,9 @@ export function createSystemService(options: SystemServiceOptions): SystemServic
         return;
       case "sync-redirects":
         await syncRedirects(options.networks.context);
+        return;
+      case "drop-redirects":
+        await options.kernel.dropRedirects([action.ownerHash]);
         return;
       default: {
         const never: never = action;

@@ -28,7 +28,8 @@ export type ReclaimAction =
   | { readonly type: "remove-link"; readonly name: string }
   | { readonly type: "remove-network-rules"; readonly id12: string }
   | { readonly type: "remove-base-chains" }
-  | { readonly type: "sync-redirects" };
+  | { readonly type: "sync-redirects" }
+  | { readonly type: "drop-redirects"; readonly ownerHash: string };
 
 export interface Leftover {
   readonly kind: LeftoverKind;
@@ -51,6 +52,8 @@ export interface HostView {
   readonly chains: readonly { readonly family: 4 | 6; readonly table: string; readonly chain: string }[];
   /** This root's connect()-time redirects of published ports, in the host netns. */
   readonly redirects: readonly PortRedirect[];
+  /** Whose redirects exist at all, as berth-redirect hashes its owners (any root, any netns). */
+  readonly redirectOwners: readonly string[];
 }
 
 export interface PortRedirect {
@@ -83,6 +86,8 @@ export interface RootView {
   readonly abandoned: ReadonlySet<string>;
   /** Other roots' tags whose state root no longer exists, with its path: their objects are nobody's. */
   readonly deadRoots: ReadonlyMap<string, string>;
+  /** The dead roots' tags as berth-redirect hashes them, for their redirects. */
+  readonly deadRedirectOwners: ReadonlyMap<string, string>;
 }
 
 const networkChain = /^BERTH-(PR|DN|PO|FW)-([0-9a-f]{12})$/;
@@ -214,6 +219,16 @@ export function findLeftovers(host: HostView, root: RootView): Leftover[] {
       action: { type: "sync-redirects" },
     });
   }
+  for (const owner of host.redirectOwners) {
+    const deadTag = root.deadRedirectOwners.get(owner);
+    if (deadTag === undefined) continue;
+    found.push({
+      kind: "port redirect",
+      name: `redirects of ${deadTag}`,
+      reason: `state root ${root.deadRoots.get(deadTag) ?? "?"} no longer exists`,
+      action: { type: "drop-redirects", ownerHash: owner },
+    });
+  }
   // The shared chains serve every root: a leftover only when no network anywhere needs them.
   if (networkChainsKept === 0 && taggedBridges === 0) {
     for (const chain of baseChains) {
@@ -241,6 +256,7 @@ const actionOrder: readonly ReclaimAction["type"][] = [
   "remove-network-rules",
   "remove-base-chains",
   "sync-redirects",
+  "drop-redirects",
 ];
 
 /** Each distinct action once, in the order prune runs them. */

@@ -7,10 +7,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { berthChains, listLinks } from "../../../src/network/index.js";
+import { berthChains, listLinks, redirectOwnerHash } from "../../../src/network/index.js";
+import { rootTag } from "../../../src/runtime/network/index.js";
 import { listShimProcesses, type Leftover } from "../../../src/runtime/index.js";
 import { eventually, findLeaks, knownIds, leftoversOf, loadTestImage, makeFixture, mountsUnder, noLeaks, skipReason, type Fixture } from "./harness.js";
 
+const redirectTool = path.resolve(import.meta.dirname, "../../../native/build/berth-redirect");
 const skip = skipReason() ?? (existsSync(path.resolve(import.meta.dirname, "../../../native/build/berth-netns")) ? undefined : "native/build/berth-netns is not built");
 const image = "system:1";
 
@@ -142,7 +144,7 @@ describe.skipIf(skip !== undefined)(`system check and prune${skip ? ` (skipped: 
     await other.engine.networks.remove("theirs");
   });
 
-  it("reclaims the bridge and chains of a state root that was deleted while they ran on", async () => {
+  it("reclaims the bridge, chains and port redirects of a state root that was deleted while they ran on", async () => {
     const doomed = makeFixture("system-doomed");
     await loadTestImage(doomed, { name: image });
     const { Id: networkId } = await doomed.engine.networks.create({ name: "forsaken" });
@@ -152,6 +154,9 @@ describe.skipIf(skip !== undefined)(`system check and prune${skip ? ` (skipped: 
     await killShim(doomed, id);
     for (const mountPoint of mountsUnder(doomed.base)) execFileSync("umount", ["-l", mountPoint]);
     await doomed.engine.system.prune(); // the doomed root's own view: its container's cgroup and netns
+    // A port redirect its CLI made and, killed, never withdrew (loopback to loopback: harmless).
+    const doomedTag = rootTag(doomed.paths);
+    execFileSync(redirectTool, ["sync", doomedTag], { input: "127.0.0.1 1 127.0.0.1 2\n" });
     rmSync(doomed.base, { recursive: true, force: true });
 
     const found = await check(fixture, [networkId]);
@@ -162,10 +167,17 @@ describe.skipIf(skip !== undefined)(`system check and prune${skip ? ` (skipped: 
       action: { type: "remove-link", name: bridge },
     });
     expect(found.filter((leftover) => leftover.kind === "iptables chain").map((leftover) => leftover.name)).toContain(`iptables filter BERTH-FW-${networkId.slice(0, 12)}`);
+    expect(await fixture.engine.system.check()).toContainEqual({
+      kind: "port redirect",
+      name: `redirects of ${doomedTag}`,
+      reason: `state root ${doomed.paths.stateRoot} no longer exists`,
+      action: { type: "drop-redirects", ownerHash: redirectOwnerHash(doomedTag) },
+    });
     const result = await fixture.engine.system.prune();
     expect(result.errors).toEqual([]);
     expect((await listLinks()).some((link) => link.name === bridge)).toBe(false);
     expect((await berthChains()).filter((chain) => chain.chain.endsWith(networkId.slice(0, 12)))).toEqual([]);
     expect(await check(fixture, [networkId, id])).toEqual([]);
+    expect(execFileSync(redirectTool, ["list"], { encoding: "utf8" })).not.toContain(redirectOwnerHash(doomedTag));
   });
 });

@@ -1,6 +1,6 @@
 // Which published ports get a connect()-time redirect (src/network/redirect.ts): pure.
 import { describe, expect, it } from "vitest";
-import { redirectsFor, type PublishedPort } from "../../../src/network/index.js";
+import { redirectOwnerHash, redirectsFor, type PublishedPort } from "../../../src/network/index.js";
 
 const port = (overrides: Partial<PublishedPort>): PublishedPort => ({ hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80, protocol: "tcp", ...overrides });
 
@@ -27,5 +27,13 @@ describe("redirectsFor", () => {
         port({ containerIp: "fd00::2" }),
       ]),
     ).toEqual([]);
+  });
+});
+
+describe("redirectOwnerHash", () => {
+  it("hashes an owner as berth-redirect does (FNV-1a, 8 hex digits)", () => {
+    // Printed by `berth-redirect list` for entries synced as "testowner".
+    expect(redirectOwnerHash("testowner")).toBe("59e93a74");
+    expect(redirectOwnerHash("")).toBe("811c9dc5");
   });
 });

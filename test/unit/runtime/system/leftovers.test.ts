@@ -27,9 +27,10 @@ const root: RootView = {
   abandoned: new Set([`.removing-${C}-78`]),
   deadRoots: new Map([["berth:33333333", "/tmp/gone/state"]]),
   redirects: [{ hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80 }],
+  deadRedirectOwners: new Map([["3c1d2e4f", "berth:33333333"]]),
 };
 
-const empty: HostView = { mounts: [], shims: [], cgroups: [], links: [], chains: [], redirects: [] };
+const empty: HostView = { mounts: [], shims: [], cgroups: [], links: [], chains: [], redirects: [], redirectOwners: [] };
 
 describe("findLeftovers", () => {
   it("finds a port redirect no live container publishes (or one pointing elsewhere), reclaimed by recomputing them all", () => {
@@ -45,6 +46,10 @@ describe("findLeftovers", () => {
     expect(found.map((leftover) => [leftover.kind, leftover.name, leftover.action])).toEqual([
       ["port redirect", "127.0.0.1:8081 -> 172.18.0.3:80", { type: "sync-redirects" }],
       ["port redirect", "127.0.0.1:8080 -> 172.18.0.9:80", { type: "sync-redirects" }],
+    ]);
+    // A removed root's entries, wherever they are, go as a whole.
+    expect(findLeftovers({ ...empty, redirectOwners: ["12345678", "3c1d2e4f"] }, { ...root, endpoints: [] })).toEqual([
+      { kind: "port redirect", name: "redirects of berth:33333333", reason: "state root /tmp/gone/state no longer exists", action: { type: "drop-redirects", ownerHash: "3c1d2e4f" } },
     ]);
     // With a stopped container's endpoint too: its endpoints go first, then the recomputation.
     expect(reclaimPlan(findLeftovers(host, root))).toEqual([{ type: "reclaim-endpoints" }, { type: "sync-redirects" }]);
@@ -65,6 +70,8 @@ describe("findLeftovers", () => {
         { family: 4, table: "nat", chain: `BERTH-DN-${N.slice(0, 12)}` },
       ],
       redirects: [{ hostIp: "127.0.0.1", hostPort: 8080, containerIp: "172.18.0.2", containerPort: 80 }],
+      // This root's own entries, and a live other root's.
+      redirectOwners: ["0badcafe", "12345678"],
     };
     expect(findLeftovers(host, { ...root, endpoints: [{ networkName: "app", containerId: A }] })).toEqual([]);
   });
@@ -133,6 +140,7 @@ describe("findLeftovers", () => {
         { family: 4, table: "filter", chain: `BERTH-FW-${M.slice(0, 12)}` },
       ],
       redirects: [],
+      redirectOwners: ["12345678"],
     };
     expect(findLeftovers(host, { ...root, endpoints: [] })).toEqual([]);
   });
