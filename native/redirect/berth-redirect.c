@@ -252,57 +252,40 @@ static int create_map(void)
 	return fd;
 }
 
-static int map_next_key(int map_fd, const struct key *current, struct key *next)
-{
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.map_fd = map_fd;
-	attr.key = (uint64_t)(uintptr_t)current;
-	attr.next_key = (uint64_t)(uintptr_t)next;
-	return (int)sys_bpf(BPF_MAP_GET_NEXT_KEY, &attr);
-}
-
-static int map_lookup(int map_fd, const struct key *key, struct value *value)
+/* BPF_MAP_*_ELEM and GET_NEXT_KEY: `other` is the value, or for GET_NEXT_KEY the next key (the
+ * two share their place in bpf_attr). */
+static int map_call(int command, int map_fd, const struct key *key, void *other, uint64_t flags)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.map_fd = map_fd;
 	attr.key = (uint64_t)(uintptr_t)key;
-	attr.value = (uint64_t)(uintptr_t)value;
-	return (int)sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+	attr.value = (uint64_t)(uintptr_t)other;
+	attr.flags = flags;
+	return (int)sys_bpf(command, &attr);
 }
 
 static void map_update(int map_fd, const struct key *key, const struct value *value)
 {
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.map_fd = map_fd;
-	attr.key = (uint64_t)(uintptr_t)key;
-	attr.value = (uint64_t)(uintptr_t)value;
-	attr.flags = BPF_ANY;
-	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &attr) < 0)
+	if (map_call(BPF_MAP_UPDATE_ELEM, map_fd, key, (void *)value, BPF_ANY) < 0)
 		fail(1, "BPF_MAP_UPDATE_ELEM: %s", strerror(errno));
 }
 
-static void map_delete(int map_fd, const struct key *key)
-{
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.map_fd = map_fd;
-	attr.key = (uint64_t)(uintptr_t)key;
-	if (sys_bpf(BPF_MAP_DELETE_ELEM, &attr) < 0 && errno != ENOENT)
-		fail(1, "BPF_MAP_DELETE_ELEM: %s", strerror(errno));
-}
-
-static size_t map_count(int map_fd)
+/* Calls `visit` with every entry; `visit` may not change the map (collect, then change). */
+static size_t map_walk(int map_fd, void (*visit)(const struct key *, const struct value *, void *), void *context)
 {
 	size_t count = 0;
 	struct key key, next;
 	const struct key *cursor = NULL;
-	while (map_next_key(map_fd, cursor, &next) == 0) {
-		count++;
+	while (map_call(BPF_MAP_GET_NEXT_KEY, map_fd, cursor, &next, 0) == 0) {
 		key = next;
 		cursor = &key;
+		struct value value;
+		if (map_call(BPF_MAP_LOOKUP_ELEM, map_fd, &key, &value, 0) < 0)
+			continue; /* deleted meanwhile */
+		count++;
+		if (visit)
+			visit(&key, &value, context);
 	}
 	return count;
 }
@@ -316,6 +299,52 @@ static void detach(int cgroup_fd, int program_fd)
 	attr.attach_type = BPF_CGROUP_INET4_CONNECT;
 	if (sys_bpf(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
 		fail(1, "BPF_PROG_DETACH: %s", strerror(errno));
+}
+
+/* Which entries to delete: those `doomed` accepts. */
+struct cull {
+	int (*doomed)(const struct key *, const struct value *, const void *);
+	const void *context;
+	struct key keys[MAP_ENTRIES];
+	size_t count;
+};
+
+static void cull_visit(const struct key *key, const struct value *value, void *context)
+{
+	struct cull *cull = context;
+	if (cull->count < MAP_ENTRIES && cull->doomed(key, value, cull->context))
+		cull->keys[cull->count++] = *key;
+}
+
+/* Delete the entries `doomed` accepts. */
+static void delete_entries(int map_fd, int (*doomed)(const struct key *, const struct value *, const void *), const void *context)
+{
+	static struct cull cull;
+	cull.doomed = doomed;
+	cull.context = context;
+	cull.count = 0;
+	map_walk(map_fd, cull_visit, &cull);
+	for (size_t i = 0; i < cull.count; i++) {
+		if (map_call(BPF_MAP_DELETE_ELEM, map_fd, &cull.keys[i], NULL, 0) < 0 && errno != ENOENT)
+			fail(1, "BPF_MAP_DELETE_ELEM: %s", strerror(errno));
+	}
+}
+
+/* The program goes with the last entry on the machine. */
+static void detach_when_empty(int cgroup_fd, int program_fd, int map_fd)
+{
+	if (map_walk(map_fd, NULL, NULL) == 0)
+		detach(cgroup_fd, program_fd);
+}
+
+/* The cgroup v2 root, locked against every other berth-redirect, and berth's program on it. */
+static int lock_program(int *cgroup_fd, int *map_fd)
+{
+	*cgroup_fd = open_cgroup2_root();
+	if (flock(*cgroup_fd, LOCK_EX) < 0)
+		fail(1, "flock: %s", strerror(errno));
+	uint32_t program_id = 0;
+	return find_program(*cgroup_fd, map_fd, &program_id);
 }
 
 struct entry {
@@ -358,23 +387,38 @@ static size_t read_entries(struct entry *entries, size_t capacity, uint64_t cook
 	return count;
 }
 
+struct owned_here {
+	uint32_t owner;
+	uint64_t cookie;
+	const struct entry *wanted;
+	size_t count;
+};
+
+/* This owner's entry in this namespace, and no longer wanted. */
+static int unwanted(const struct key *key, const struct value *value, const void *context)
+{
+	const struct owned_here *here = context;
+	if (key->cookie != here->cookie || value->owner != here->owner)
+		return 0;
+	for (size_t i = 0; i < here->count; i++) {
+		if (memcmp(&here->wanted[i].key, key, sizeof *key) == 0)
+			return 0;
+	}
+	return 1;
+}
+
 static int sync_entries(const char *owner_name)
 {
-	uint32_t owner = owner_hash(owner_name);
-	uint64_t cookie = netns_cookie();
 	static struct entry wanted[MAP_ENTRIES];
-	size_t count = read_entries(wanted, MAP_ENTRIES, cookie, owner);
-	int cgroup_fd = open_cgroup2_root();
-	if (flock(cgroup_fd, LOCK_EX) < 0)
-		fail(1, "flock: %s", strerror(errno));
-	int map_fd = -1;
-	uint32_t program_id = 0;
-	int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+	struct owned_here here = { .owner = owner_hash(owner_name), .cookie = netns_cookie(), .wanted = wanted };
+	here.count = read_entries(wanted, MAP_ENTRIES, here.cookie, here.owner);
+	int cgroup_fd, map_fd = -1;
+	int program_fd = lock_program(&cgroup_fd, &map_fd);
 	if (program_fd < 0) {
-		if (count == 0)
+		if (here.count == 0)
 			return 0;
 		map_fd = create_map();
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < here.count; i++)
 			map_update(map_fd, &wanted[i].key, &wanted[i].value);
 		program_fd = load_program(map_fd);
 		union bpf_attr attr;
@@ -387,30 +431,29 @@ static int sync_entries(const char *owner_name)
 			fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_PROG_ATTACH: %s", strerror(errno));
 		return 0;
 	}
-	/* Drop this owner's entries in this namespace that are no longer wanted, then add the rest. */
-	struct key key, next;
-	const struct key *cursor = NULL;
-	static struct key doomed[MAP_ENTRIES];
-	size_t doomed_count = 0;
-	while (map_next_key(map_fd, cursor, &next) == 0) {
-		key = next;
-		cursor = &key;
-		struct value value;
-		if (key.cookie != cookie || map_lookup(map_fd, &key, &value) < 0 || value.owner != owner)
-			continue;
-		int kept = 0;
-		for (size_t i = 0; i < count && !kept; i++)
-			kept = memcmp(&wanted[i].key, &key, sizeof key) == 0;
-		if (!kept && doomed_count < MAP_ENTRIES)
-			doomed[doomed_count++] = key;
-	}
-	for (size_t i = 0; i < doomed_count; i++)
-		map_delete(map_fd, &doomed[i]);
-	for (size_t i = 0; i < count; i++)
+	delete_entries(map_fd, unwanted, &here);
+	for (size_t i = 0; i < here.count; i++)
 		map_update(map_fd, &wanted[i].key, &wanted[i].value);
-	if (map_count(map_fd) == 0)
-		detach(cgroup_fd, program_fd);
+	detach_when_empty(cgroup_fd, program_fd, map_fd);
 	return 0;
+}
+
+struct listing {
+	int filtered;
+	uint32_t owner;
+	uint64_t cookie;
+};
+
+static void print_entry(const struct key *key, const struct value *value, void *context)
+{
+	const struct listing *listing = context;
+	if (listing->filtered && (key->cookie != listing->cookie || value->owner != listing->owner))
+		return;
+	char ip[INET_ADDRSTRLEN], target[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &key->ip, ip, sizeof ip);
+	inet_ntop(AF_INET, &value->ip, target, sizeof target);
+	printf("%08x %llu %s %u %s %u\n", value->owner, (unsigned long long)key->cookie, ip, ntohs((uint16_t)key->port), target,
+	       ntohs((uint16_t)value->port));
 }
 
 static int list_entries(const char *owner_name)
@@ -421,30 +464,34 @@ static int list_entries(const char *owner_name)
 	if (find_program(cgroup_fd, &map_fd, &program_id) < 0)
 		return 0;
 	printf("program %u\n", program_id);
-	uint64_t cookie = owner_name ? netns_cookie() : 0;
-	uint32_t owner = owner_name ? owner_hash(owner_name) : 0;
-	struct key key, next;
-	const struct key *cursor = NULL;
-	while (map_next_key(map_fd, cursor, &next) == 0) {
-		key = next;
-		cursor = &key;
-		struct value value;
-		if (map_lookup(map_fd, &key, &value) < 0)
-			continue;
-		if (owner_name && (key.cookie != cookie || value.owner != owner))
-			continue;
-		char ip[INET_ADDRSTRLEN], target[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &key.ip, ip, sizeof ip);
-		inet_ntop(AF_INET, &value.ip, target, sizeof target);
-		printf("%08x %llu %s %u %s %u\n", value.owner, (unsigned long long)key.cookie, ip, ntohs((uint16_t)key.port), target,
-		       ntohs((uint16_t)value.port));
+	struct listing listing = { .filtered = owner_name != NULL };
+	if (owner_name) {
+		listing.owner = owner_hash(owner_name);
+		listing.cookie = netns_cookie();
+	}
+	map_walk(map_fd, print_entry, &listing);
+	return 0;
+}
+
+struct owners {
+	uint32_t hashes[64];
+	int count;
+};
+
+static int owned_by_any(const struct key *key, const struct value *value, const void *context)
+{
+	(void)key;
+	const struct owners *owners = context;
+	for (int i = 0; i < owners->count; i++) {
+		if (value->owner == owners->hashes[i])
+			return 1;
 	}
 	return 0;
 }
 
 static int drop_owners(int count, char **hashes)
 {
-	uint32_t owners[64];
+	struct owners owners = { .count = count };
 	if (count > 64)
 		fail(2, "at most 64 owners at once");
 	for (int i = 0; i < count; i++) {
@@ -452,54 +499,28 @@ static int drop_owners(int count, char **hashes)
 		unsigned long value = strtoul(hashes[i], &end, 16);
 		if (end == hashes[i] || *end != '\0' || value > 0xffffffffUL)
 			fail(2, "invalid owner hash %s", hashes[i]);
-		owners[i] = (uint32_t)value;
+		owners.hashes[i] = (uint32_t)value;
 	}
-	int cgroup_fd = open_cgroup2_root();
-	if (flock(cgroup_fd, LOCK_EX) < 0)
-		fail(1, "flock: %s", strerror(errno));
-	int map_fd = -1;
-	uint32_t program_id = 0;
-	int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+	int cgroup_fd, map_fd = -1;
+	int program_fd = lock_program(&cgroup_fd, &map_fd);
 	if (program_fd < 0)
 		return 0;
-	static struct key doomed[MAP_ENTRIES];
-	size_t doomed_count = 0;
-	struct key key, next;
-	const struct key *cursor = NULL;
-	while (map_next_key(map_fd, cursor, &next) == 0) {
-		key = next;
-		cursor = &key;
-		struct value value;
-		if (map_lookup(map_fd, &key, &value) < 0)
-			continue;
-		for (int i = 0; i < count; i++) {
-			if (value.owner == owners[i] && doomed_count < MAP_ENTRIES) {
-				doomed[doomed_count++] = key;
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < doomed_count; i++)
-		map_delete(map_fd, &doomed[i]);
-	if (map_count(map_fd) == 0)
-		detach(cgroup_fd, program_fd);
+	delete_entries(map_fd, owned_by_any, &owners);
+	detach_when_empty(cgroup_fd, program_fd, map_fd);
 	return 0;
 }
 
 static int clear_all(void)
 {
-	int cgroup_fd = open_cgroup2_root();
-	if (flock(cgroup_fd, LOCK_EX) < 0)
-		fail(1, "flock: %s", strerror(errno));
 	for (;;) {
-		int map_fd = -1;
-		uint32_t program_id = 0;
-		int program_fd = find_program(cgroup_fd, &map_fd, &program_id);
+		int cgroup_fd, map_fd = -1;
+		int program_fd = lock_program(&cgroup_fd, &map_fd);
 		if (program_fd < 0)
 			return 0;
 		detach(cgroup_fd, program_fd);
 		close(program_fd);
 		close(map_fd);
+		close(cgroup_fd);
 	}
 }
 
