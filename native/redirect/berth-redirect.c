@@ -188,31 +188,36 @@ static int find_program(int cgroup_fd, int *map_fd, uint32_t *program_id)
 /* The connect4 program: see the top of this file. Offsets are struct bpf_sock_addr's. */
 static int load_program(int map_fd)
 {
-	enum { OUT = 22 };
+	enum { OUT = 25 };
 	struct bpf_insn program[] = {
 		/* 0 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		/* 1 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 32, 0), /* type */
 		/* 2 */ INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, OUT - 3, SOCK_STREAM),
 		/* 3 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 36, 0), /* protocol */
 		/* 4 */ INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, OUT - 5, IPPROTO_TCP),
-		/* 5 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
-		/* 6 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_netns_cookie),
-		/* 7 */ INSN(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_10, BPF_REG_0, -16, 0),
-		/* 8 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 4, 0), /* user_ip4 */
-		/* 9 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -8, 0),
-		/* 10 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 24, 0), /* user_port */
-		/* 11 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -4, 0),
-		/* 12 */ INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-		/* 13 */ INSN(0, 0, 0, 0, 0),
-		/* 14 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-		/* 15 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
-		/* 16 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-		/* 17 */ INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, OUT - 18, 0),
-		/* 18 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 0, 0),
-		/* 19 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
-		/* 20 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 4, 0),
-		/* 21 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
-		/* 22 OUT: always allow the connect */
+		/* A socket bound to an address first (say 127.0.0.1) keeps DNAT, whose MASQUERADE gives
+		 * the container a source it can answer: ctx->sk->src_ip4 must be unset. */
+		/* 5 */ INSN(BPF_LDX | BPF_DW | BPF_MEM, BPF_REG_2, BPF_REG_6, 64, 0), /* sk */
+		/* 6 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_2, 24, 0), /* sk->src_ip4 */
+		/* 7 */ INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_3, 0, OUT - 8, 0),
+		/* 8 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
+		/* 9 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_netns_cookie),
+		/* 10 */ INSN(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_10, BPF_REG_0, -16, 0),
+		/* 11 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 4, 0), /* user_ip4 */
+		/* 12 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -8, 0),
+		/* 13 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 24, 0), /* user_port */
+		/* 14 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -4, 0),
+		/* 15 */ INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+		/* 16 */ INSN(0, 0, 0, 0, 0),
+		/* 17 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		/* 18 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
+		/* 19 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		/* 20 */ INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, OUT - 21, 0),
+		/* 21 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 0, 0),
+		/* 22 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
+		/* 23 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 4, 0),
+		/* 24 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
+		/* 25 OUT: always allow the connect */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};

@@ -199,6 +199,20 @@ describe.skipIf(skip !== undefined)(`containers on networks${skip ? ` (skipped: 
     });
     expect(peer).toEqual({ address: ip, port: 80 });
     expect(await httpGet("127.0.0.1", port)).toBe(page);
+    // A client bound to 127.0.0.1 first keeps DNAT (the container could not answer 127.0.0.1).
+    const bound = await new Promise<{ address: string | undefined; body: string }>((resolve, reject) => {
+      const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1" }, () => {
+        const address = socket.remoteAddress;
+        let body = "";
+        socket.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        socket.on("end", () => resolve({ address, body }));
+        socket.write("GET / HTTP/1.0\r\n\r\n");
+      });
+      socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
+      socket.on("error", reject);
+    });
+    expect(bound.address).toBe("127.0.0.1");
+    expect(bound.body.endsWith(page)).toBe(true);
     // Inside the container 127.0.0.1 is its own loopback, where nothing listens on that port.
     expect((await exec(web, ["timeout", "3", "wget", "-q", "-O-", `http://127.0.0.1:${port}/`])).exitCode).not.toBe(0);
     await fixture.engine.containers.remove(web, { force: true });
