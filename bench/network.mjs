@@ -74,7 +74,7 @@ const redirectTool = path.join(repoRoot, "native", "build", "berth-redirect");
 const redirectLines = () => {
   if (!existsSync(redirectTool)) return [];
   const result = spawnSync(redirectTool, ["list"], { encoding: "utf8" });
-  return result.status === 0 ? result.stdout.split("\n").filter((line) => line !== "").map((line) => (line.startsWith("program ") ? "program attached" : line)) : [];
+  return result.status === 0 ? result.stdout.split("\n").filter((line) => line !== "").map((line) => (line.startsWith("program ") ? "program attached" : line.startsWith("peer-program ") ? "peer program attached" : line)) : [];
 };
 const sysctlFiles = [
   "/proc/sys/net/ipv4/ip_forward",

@@ -9,20 +9,24 @@
  * address of a TCP connect() to 127.0.0.1:PORT into the container's address and port before the
  * connection exists, so its packets take the direct path (what Cilium's host-reachable services
  * do). It rewrites only sockets in the network namespace that published the port (a container's
- * own 127.0.0.1 is its own), only TCP, and only addresses in its map.
+ * own 127.0.0.1 is its own), only TCP sockets not bound to an address yet, and only addresses in
+ * its map. A getpeername4 program keeps the rewrite invisible: it reports a redirected socket's
+ * peer as the address its caller connected to, which the connect4 program keeps by socket cookie
+ * in an LRU map (Linux 5.8 and later; before, peers read as the container's address).
  *
  *   berth-redirect sync OWNER    standard input: lines "IP PORT TARGET_IP TARGET_PORT"; makes
  *                                OWNER's entries for this network namespace exactly these
- *   berth-redirect list [OWNER]  prints "program ID" when attached, then one line per entry
+ *   berth-redirect list [OWNER]  prints "program ID" when attached (and "peer-program ID" for the
+ *                                getpeername4 program that goes with it), then one line per entry
  *                                "OWNER-HASH COOKIE IP PORT TARGET_IP TARGET_PORT" (OWNER's
  *                                entries in this namespace only, when given)
  *   berth-redirect drop HASH...  deletes every entry of these owners (the hashes `list` prints),
  *                                in any namespace: roots whose state directory is gone
  *   berth-redirect clear         detaches every berth program
  *
- * One program and its hash map serve every berth root on the machine; each entry records the
- * root that made it (OWNER, hashed). The program is attached with the first entry and detached
- * with the last, so nothing of berth's stays in the kernel while no port is published. Changes
+ * One pair of programs and their maps serve every berth root on the machine; each entry records
+ * the root that made it (OWNER, hashed). The programs are attached with the first entry and
+ * detached with the last, so nothing of berth's stays in the kernel while no port is published. Changes
  * are serialised by an flock on the cgroup v2 root directory.
  *
  * Exit status: 0 done; 1 failed (one line on stderr); 2 usage; 3 not available here (no cgroup v2
@@ -47,8 +51,13 @@
 #endif
 
 #define PROGRAM_NAME "berth_connect4"
+#define PEER_PROGRAM_NAME "berth_peer4"
 #define MAP_NAME "berth_redirect"
+#define PEERS_MAP_NAME "berth_peers"
 #define MAP_ENTRIES 4096
+/* Redirected sockets' original addresses, by socket cookie, for getpeername(): least recently
+ * used first out (a socket's entry outlives it; cookies are never reused within a boot). */
+#define PEER_ENTRIES 65536
 #define EXIT_UNAVAILABLE 3
 
 /* Must match the program below: the netns cookie, then ctx->user_ip4 and ctx->user_port as the
@@ -137,17 +146,44 @@ static uint64_t netns_cookie(void)
 	return cookie;
 }
 
-/* The berth program attached to the cgroup (and its map), if any. */
-static int find_program(int cgroup_fd, int *map_fd, uint32_t *program_id)
+/* An fd for the map of this name among a program's maps; -1 when it has none. */
+static int program_map(const uint32_t *map_ids, uint32_t count, const char *name)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		union bpf_attr get;
+		memset(&get, 0, sizeof get);
+		get.map_id = map_ids[i];
+		int map = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &get);
+		if (map < 0)
+			continue;
+		struct bpf_map_info info;
+		memset(&info, 0, sizeof info);
+		union bpf_attr query;
+		memset(&query, 0, sizeof query);
+		query.info.bpf_fd = map;
+		query.info.info_len = sizeof info;
+		query.info.info = (uint64_t)(uintptr_t)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && strcmp(info.name, name) == 0)
+			return map;
+		close(map);
+	}
+	return -1;
+}
+
+/* The berth program of this name attached to the cgroup for this hook, if any, with an fd for
+ * its map named `map_name` (when map_fd is given). */
+static int find_attached(int cgroup_fd, enum bpf_attach_type hook, const char *name, const char *map_name, int *map_fd, uint32_t *program_id)
 {
 	uint32_t ids[64];
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.query.target_fd = cgroup_fd;
-	attr.query.attach_type = BPF_CGROUP_INET4_CONNECT;
+	attr.query.attach_type = hook;
 	attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
 	attr.query.prog_cnt = 64;
 	if (sys_bpf(BPF_PROG_QUERY, &attr) < 0) {
+		if (hook == BPF_CGROUP_INET4_GETPEERNAME)
+			return -1; /* a kernel without the hook (before 5.8) has no such program */
 		if (unavailable_errno(errno))
 			fail(EXIT_UNAVAILABLE, "BPF_PROG_QUERY: %s", strerror(errno));
 		fail(1, "BPF_PROG_QUERY: %s", strerror(errno));
@@ -169,26 +205,61 @@ static int find_program(int cgroup_fd, int *map_fd, uint32_t *program_id)
 		query.info.bpf_fd = program;
 		query.info.info_len = sizeof info;
 		query.info.info = (uint64_t)(uintptr_t)&info;
-		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && strcmp(info.name, PROGRAM_NAME) == 0 && info.nr_map_ids >= 1) {
-			union bpf_attr map;
-			memset(&map, 0, sizeof map);
-			map.map_id = map_ids[0];
-			*map_fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &map);
-			*program_id = ids[i];
-			if (*map_fd >= 0)
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && strcmp(info.name, name) == 0) {
+			int map = map_fd ? program_map(map_ids, info.nr_map_ids < 4 ? info.nr_map_ids : 4, map_name) : -1;
+			if (!map_fd || map >= 0) {
+				if (map_fd)
+					*map_fd = map;
+				if (program_id)
+					*program_id = ids[i];
 				return program;
+			}
 		}
 		close(program);
 	}
 	return -1;
 }
 
+/* berth's connect4 program on the cgroup, if attached, with its redirect map. */
+static int find_program(int cgroup_fd, int *map_fd, uint32_t *program_id)
+{
+	return find_attached(cgroup_fd, BPF_CGROUP_INET4_CONNECT, PROGRAM_NAME, MAP_NAME, map_fd, program_id);
+}
+
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 
-/* The connect4 program: see the top of this file. Offsets are struct bpf_sock_addr's. */
-static int load_program(int map_fd)
+/* A loaded program's fd; -1 on failure when `optional`, else the failure ends the run. */
+static int load(const struct bpf_insn *program, size_t count, enum bpf_attach_type hook, const char *name, int optional)
 {
-	enum { OUT = 25 };
+	static char log[65536];
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+	attr.expected_attach_type = hook;
+	attr.insns = (uint64_t)(uintptr_t)program;
+	attr.insn_cnt = (uint32_t)count;
+	attr.license = (uint64_t)(uintptr_t) "GPL";
+	attr.log_buf = (uint64_t)(uintptr_t)log;
+	attr.log_size = sizeof log;
+	attr.log_level = 1;
+	snprintf(attr.prog_name, sizeof attr.prog_name, "%s", name);
+	int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+	if (fd < 0 && optional)
+		return -1;
+	if (fd < 0) {
+		if (unavailable_errno(errno) && errno != EINVAL)
+			fail(EXIT_UNAVAILABLE, "BPF_PROG_LOAD %s: %s", name, strerror(errno));
+		fail(errno == EINVAL ? EXIT_UNAVAILABLE : 1, "BPF_PROG_LOAD %s: %s: %s", name, strerror(errno), log);
+	}
+	return fd;
+}
+
+/* The connect4 program: see the top of this file. Offsets are struct bpf_sock_addr's and struct
+ * bpf_sock's. The original address of a redirected socket goes into the peers map, by socket
+ * cookie, for the getpeername4 program below. */
+static int load_connect_program(int map_fd, int peers_fd)
+{
+	enum { OUT = 41 };
 	struct bpf_insn program[] = {
 		/* 0 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
 		/* 1 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 32, 0), /* type */
@@ -213,48 +284,86 @@ static int load_program(int map_fd)
 		/* 18 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -16),
 		/* 19 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
 		/* 20 */ INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, OUT - 21, 0),
-		/* 21 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 0, 0),
-		/* 22 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
-		/* 23 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 4, 0),
-		/* 24 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
-		/* 25 OUT: always allow the connect */
+		/* 21 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+		/* peers[socket cookie] = { user_ip4, user_port } as the caller gave them */
+		/* 22 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
+		/* 23 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie),
+		/* 24 */ INSN(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_10, BPF_REG_0, -24, 0),
+		/* 25 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 4, 0),
+		/* 26 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -32, 0),
+		/* 27 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, 24, 0),
+		/* 28 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_10, BPF_REG_2, -28, 0),
+		/* 29 */ INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, peers_fd),
+		/* 30 */ INSN(0, 0, 0, 0, 0),
+		/* 31 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		/* 32 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -24),
+		/* 33 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0),
+		/* 34 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -32),
+		/* 35 */ INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY),
+		/* 36 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+		/* the rewrite */
+		/* 37 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_7, 0, 0),
+		/* 38 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
+		/* 39 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_7, 4, 0),
+		/* 40 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
+		/* 41 OUT: always allow the connect */
 		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
-	static char log[65536];
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-	attr.expected_attach_type = BPF_CGROUP_INET4_CONNECT;
-	attr.insns = (uint64_t)(uintptr_t)program;
-	attr.insn_cnt = sizeof program / sizeof program[0];
-	attr.license = (uint64_t)(uintptr_t) "GPL";
-	attr.log_buf = (uint64_t)(uintptr_t)log;
-	attr.log_size = sizeof log;
-	attr.log_level = 1;
-	snprintf(attr.prog_name, sizeof attr.prog_name, "%s", PROGRAM_NAME);
-	int fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
-	if (fd < 0) {
-		if (unavailable_errno(errno) && errno != EINVAL)
-			fail(EXIT_UNAVAILABLE, "BPF_PROG_LOAD: %s", strerror(errno));
-		fail(errno == EINVAL ? EXIT_UNAVAILABLE : 1, "BPF_PROG_LOAD: %s: %s", strerror(errno), log);
-	}
-	return fd;
+	return load(program, sizeof program / sizeof program[0], BPF_CGROUP_INET4_CONNECT, PROGRAM_NAME, 0);
 }
 
-static int create_map(void)
+/* The getpeername4 program: a redirected socket's peer is reported as the address its caller
+ * connected to (127.0.0.1:PORT), as it is under DNAT. */
+static int load_peer_program(int peers_fd)
+{
+	enum { OUT = 13 };
+	struct bpf_insn program[] = {
+		/* 0 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
+		/* 1 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie),
+		/* 2 */ INSN(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_10, BPF_REG_0, -8, 0),
+		/* 3 */ INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, peers_fd),
+		/* 4 */ INSN(0, 0, 0, 0, 0),
+		/* 5 */ INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		/* 6 */ INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8),
+		/* 7 */ INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		/* 8 */ INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, OUT - 9, 0),
+		/* 9 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 0, 0),
+		/* 10 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 4, 0),
+		/* 11 */ INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_0, 4, 0),
+		/* 12 */ INSN(BPF_STX | BPF_W | BPF_MEM, BPF_REG_6, BPF_REG_2, 24, 0),
+		/* 13 OUT */
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	/* Optional: before Linux 5.8 there is no getpeername hook, and peers show the container. */
+	return load(program, sizeof program / sizeof program[0], BPF_CGROUP_INET4_GETPEERNAME, PEER_PROGRAM_NAME, 1);
+}
+
+static int create_map_of(enum bpf_map_type type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t entries)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
-	attr.map_type = BPF_MAP_TYPE_HASH;
-	attr.key_size = sizeof(struct key);
-	attr.value_size = sizeof(struct value);
-	attr.max_entries = MAP_ENTRIES;
-	snprintf(attr.map_name, sizeof attr.map_name, "%s", MAP_NAME);
+	attr.map_type = type;
+	attr.key_size = key_size;
+	attr.value_size = value_size;
+	attr.max_entries = entries;
+	snprintf(attr.map_name, sizeof attr.map_name, "%s", name);
 	int fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
 	if (fd < 0)
-		fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_MAP_CREATE: %s", strerror(errno));
+		fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_MAP_CREATE %s: %s", name, strerror(errno));
 	return fd;
+}
+
+static long attach(int cgroup_fd, int program_fd, enum bpf_attach_type hook)
+{
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.target_fd = cgroup_fd;
+	attr.attach_bpf_fd = program_fd;
+	attr.attach_type = hook;
+	attr.attach_flags = BPF_F_ALLOW_MULTI;
+	return sys_bpf(BPF_PROG_ATTACH, &attr);
 }
 
 /* BPF_MAP_*_ELEM and GET_NEXT_KEY: `other` is the value, or for GET_NEXT_KEY the next key (the
@@ -295,15 +404,32 @@ static size_t map_walk(int map_fd, void (*visit)(const struct key *, const struc
 	return count;
 }
 
-static void detach(int cgroup_fd, int program_fd)
+static void detach_one(int cgroup_fd, int program_fd, enum bpf_attach_type hook)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.target_fd = cgroup_fd;
 	attr.attach_bpf_fd = program_fd;
-	attr.attach_type = BPF_CGROUP_INET4_CONNECT;
+	attr.attach_type = hook;
 	if (sys_bpf(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
 		fail(1, "BPF_PROG_DETACH: %s", strerror(errno));
+}
+
+/* Every getpeername4 program of berth's (one, or none). */
+static void detach_peer_programs(int cgroup_fd)
+{
+	int program;
+	while ((program = find_attached(cgroup_fd, BPF_CGROUP_INET4_GETPEERNAME, PEER_PROGRAM_NAME, NULL, NULL, NULL)) >= 0) {
+		detach_one(cgroup_fd, program, BPF_CGROUP_INET4_GETPEERNAME);
+		close(program);
+	}
+}
+
+/* The connect4 program given, and the getpeername4 program that goes with it. */
+static void detach(int cgroup_fd, int program_fd)
+{
+	detach_one(cgroup_fd, program_fd, BPF_CGROUP_INET4_CONNECT);
+	detach_peer_programs(cgroup_fd);
 }
 
 /* Which entries to delete: those `doomed` accepts. */
@@ -422,18 +548,21 @@ static int sync_entries(const char *owner_name)
 	if (program_fd < 0) {
 		if (here.count == 0)
 			return 0;
-		map_fd = create_map();
+		map_fd = create_map_of(BPF_MAP_TYPE_HASH, MAP_NAME, sizeof(struct key), sizeof(struct value), MAP_ENTRIES);
+		int peers_fd = create_map_of(BPF_MAP_TYPE_LRU_HASH, PEERS_MAP_NAME, sizeof(uint64_t), 2 * sizeof(uint32_t), PEER_ENTRIES);
 		for (size_t i = 0; i < here.count; i++)
 			map_update(map_fd, &wanted[i].key, &wanted[i].value);
-		program_fd = load_program(map_fd);
-		union bpf_attr attr;
-		memset(&attr, 0, sizeof attr);
-		attr.target_fd = cgroup_fd;
-		attr.attach_bpf_fd = program_fd;
-		attr.attach_type = BPF_CGROUP_INET4_CONNECT;
-		attr.attach_flags = BPF_F_ALLOW_MULTI;
-		if (sys_bpf(BPF_PROG_ATTACH, &attr) < 0)
-			fail(unavailable_errno(errno) ? EXIT_UNAVAILABLE : 1, "BPF_PROG_ATTACH: %s", strerror(errno));
+		program_fd = load_connect_program(map_fd, peers_fd);
+		/* The peer program first, so that every redirected socket reports its original peer. */
+		detach_peer_programs(cgroup_fd); /* one a crash left between the two attaches */
+		int peer_fd = load_peer_program(peers_fd);
+		if (peer_fd >= 0)
+			attach(cgroup_fd, peer_fd, BPF_CGROUP_INET4_GETPEERNAME);
+		if (attach(cgroup_fd, program_fd, BPF_CGROUP_INET4_CONNECT) < 0) {
+			int error = errno;
+			detach_peer_programs(cgroup_fd);
+			fail(unavailable_errno(error) ? EXIT_UNAVAILABLE : 1, "BPF_PROG_ATTACH: %s", strerror(error));
+		}
 		return 0;
 	}
 	delete_entries(map_fd, unwanted, &here);
@@ -469,6 +598,10 @@ static int list_entries(const char *owner_name)
 	if (find_program(cgroup_fd, &map_fd, &program_id) < 0)
 		return 0;
 	printf("program %u\n", program_id);
+	uint32_t peer_id = 0;
+	int peer = find_attached(cgroup_fd, BPF_CGROUP_INET4_GETPEERNAME, PEER_PROGRAM_NAME, NULL, NULL, &peer_id);
+	if (peer >= 0)
+		printf("peer-program %u\n", peer_id);
 	struct listing listing = { .filtered = owner_name != NULL };
 	if (owner_name) {
 		listing.owner = owner_hash(owner_name);
@@ -520,8 +653,10 @@ static int clear_all(void)
 	for (;;) {
 		int cgroup_fd, map_fd = -1;
 		int program_fd = lock_program(&cgroup_fd, &map_fd);
-		if (program_fd < 0)
+		if (program_fd < 0) {
+			detach_peer_programs(cgroup_fd);
 			return 0;
+		}
 		detach(cgroup_fd, program_fd);
 		close(program_fd);
 		close(map_fd);

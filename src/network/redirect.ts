@@ -82,7 +82,7 @@ export async function listRedirects(context: Context, owner: string): Promise<Re
   if (mine.status !== 0) throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${mine.stderr.trim()}`, { object: "berth-redirect" });
   const lines = mine.stdout.split("\n").filter((line) => line !== "");
   const redirects = lines
-    .filter((line) => !line.startsWith("program "))
+    .filter((line) => /^[0-9a-f]{8} /.test(line))
     .map((line) => {
       const [, , hostIp = "", hostPort = "", containerIp = "", containerPort = ""] = line.split(" ");
       return { hostIp, hostPort: Number(hostPort), containerIp, containerPort: Number(containerPort) };

@@ -66,7 +66,7 @@ function snapshot(): Snapshot {
     ["netns", new Set(lines("ip", ["netns", "list"]).map((line) => line.split(" ")[0] ?? ""))],
     ["iptables", new Set(lines("iptables-save", []).filter((line) => line.includes("BERTH")))],
     // berth-redirect's program (attached while any port is published) and its entries.
-    ["port redirect", new Set(existsSync(redirectTool) ? lines(redirectTool, ["list"]).map((line) => (line.startsWith("program ") ? "program attached" : line)) : [])],
+    ["port redirect", new Set(existsSync(redirectTool) ? lines(redirectTool, ["list"]).map((line) => (line.startsWith("program ") ? "program attached" : line.startsWith("peer-program ") ? "peer program attached" : line)) : [])],
   ]);
 }
 

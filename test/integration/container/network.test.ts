@@ -189,20 +189,23 @@ describe.skipIf(skip !== undefined)(`containers on networks${skip ? ` (skipped: 
     const ip = await ipOf(web, "direct");
     const tag = rootTag(fixture.paths);
     expect((await listRedirects(tag)).redirects).toEqual([{ hostIp: "127.0.0.1", hostPort: port, containerIp: ip, containerPort: 80 }]);
-    // The connection is the container's own address from the start: no packet of it is translated.
-    const peer = await new Promise<{ address: string | undefined; port: number | undefined }>((resolve, reject) => {
+    // The connection is to the container's own address from the start (its local end is the
+    // bridge's gateway, not 127.0.0.1): no packet of it is translated. Its peer still reads as
+    // the address the client asked for, as under DNAT.
+    const gateway = (await fixture.engine.networks.inspect("direct")).IPAM.Config[0]?.Gateway ?? "";
+    const ends = await new Promise<{ local: string | undefined; peer: string | undefined; port: number | undefined }>((resolve, reject) => {
       const socket = connect(port, "127.0.0.1", () => {
-        resolve({ address: socket.remoteAddress, port: socket.remotePort });
+        resolve({ local: socket.localAddress, peer: socket.remoteAddress, port: socket.remotePort });
         socket.destroy();
       });
       socket.on("error", reject);
     });
-    expect(peer).toEqual({ address: ip, port: 80 });
+    expect(ends).toEqual({ local: gateway, peer: "127.0.0.1", port });
     expect(await httpGet("127.0.0.1", port)).toBe(page);
     // A client bound to 127.0.0.1 first keeps DNAT (the container could not answer 127.0.0.1).
     const bound = await new Promise<{ address: string | undefined; body: string }>((resolve, reject) => {
       const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1" }, () => {
-        const address = socket.remoteAddress;
+        const address = socket.localAddress;
         let body = "";
         socket.on("data", (chunk: Buffer) => (body += chunk.toString()));
         socket.on("end", () => resolve({ address, body }));
