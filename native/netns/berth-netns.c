@@ -51,6 +51,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "netlink.h"
+
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
@@ -97,65 +99,7 @@ static bool is_bound_namespace(const char *path)
 	return statfs(path, &fs) == 0 && (unsigned long)fs.f_type == (unsigned long)NSFS_MAGIC;
 }
 
-/* ---- netlink: just enough rtnetlink to list, set down, rename and delete links ---- */
-
-struct request {
-	struct nlmsghdr header;
-	char body[256];
-};
-
-static void *append(struct request *request, const void *data, size_t length)
-{
-	char *at = (char *)request + NLMSG_ALIGN(request->header.nlmsg_len);
-	memcpy(at, data, length);
-	request->header.nlmsg_len = (uint32_t)(NLMSG_ALIGN(request->header.nlmsg_len) + length);
-	return at;
-}
-
-static void append_attribute(struct request *request, unsigned short type, const void *data, size_t length)
-{
-	struct rtattr attribute = { .rta_len = (unsigned short)RTA_LENGTH(length), .rta_type = type };
-	append(request, &attribute, sizeof attribute);
-	append(request, data, length);
-}
-
-static void start(struct request *request, unsigned short type, unsigned short flags)
-{
-	memset(request, 0, sizeof *request);
-	request->header = (struct nlmsghdr){ .nlmsg_len = NLMSG_HDRLEN, .nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST | flags };
-}
-
-static int send_request(int sock, struct request *request)
-{
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	return sendto(sock, request, request->header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0 ? -errno : 0;
-}
-
-static char reply[64 * 1024];
-
-/* One datagram of the kernel's answer into reply: its length, or -errno. */
-static ssize_t receive(int sock)
-{
-	for (;;) {
-		ssize_t length = recv(sock, reply, sizeof reply, 0);
-		if (length >= 0 || errno != EINTR)
-			return length < 0 ? -errno : length;
-	}
-}
-
-/* The kernel's answer to one NLM_F_ACK request: 0 or -errno. */
-static int receive_ack(int sock)
-{
-	for (;;) {
-		ssize_t length = receive(sock);
-		if (length < 0)
-			return (int)length;
-		for (struct nlmsghdr *header = (struct nlmsghdr *)reply; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
-			if (header->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(header))->error;
-		}
-	}
-}
+/* ---- links: list, set down, rename and delete (netlink.c has the requests) ---- */
 
 struct link {
 	int index;
@@ -491,17 +435,30 @@ static int read_two_inputs(struct two_inputs *inputs)
 	return 0;
 }
 
+/* CMD on INPUT; for `ip -batch -`, done here with rtnetlink when batch.c knows every line. */
+static int run_batch(char **command, const char *input, size_t length, const char *where)
+{
+	if (strcmp(command[0], "ip") == 0 && command[1] && strcmp(command[1], "-batch") == 0 && command[2] && strcmp(command[2], "-") == 0 &&
+	    command[3] == NULL) {
+		int handled = 0;
+		int status = native_batch(input, length, &handled);
+		if (handled)
+			return status;
+	}
+	return run_child(command, input, length, where);
+}
+
 /* CMD on the inside input here (in PATH's netns), then on the host input in the host netns. */
 static int run_inside_then_host(char **command, const char *path, const struct two_inputs *inputs)
 {
-	int status = run_child(command, inputs->data, inputs->inside_length, path);
+	int status = run_batch(command, inputs->data, inputs->inside_length, path);
 	if (status != 0 || inputs->host_start == inputs->length)
 		return status;
 	if (setns(inputs->host_fd, CLONE_NEWNET) != 0) {
 		fail("enter the host netns");
 		return EXIT_HOST_FAILED;
 	}
-	if (run_child(command, inputs->data + inputs->host_start, inputs->length - inputs->host_start, "host netns") != 0)
+	if (run_batch(command, inputs->data + inputs->host_start, inputs->length - inputs->host_start, "host netns") != 0)
 		return EXIT_HOST_FAILED;
 	return 0;
 }
