@@ -19,7 +19,9 @@
  * twice as a child; a failure of the inside run exits with that run's status, and any failure
  * after it succeeded (the host run, or entering HOSTNS) exits 3, so that the caller knows which
  * input's lines to blame and that the sandbox exists. Two small forks here cost far less than a
- * second spawn from the caller (a Node process, whose fork copies a large address space).
+ * second spawn from the caller (a Node process, whose fork copies a large address space); and
+ * when CMD is `ip -batch -` and batch.c knows every line of an input (a bridge endpoint's), there
+ * is no fork at all: the rtnetlink requests ip would send are sent from here.
  *
  * Why delete "releases" links: unmounting only drops a reference, and the kernel reaps the netns
  * (and with it each veth pair) later, in a workqueue. Until then the host-side veth keeps its
