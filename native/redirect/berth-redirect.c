@@ -355,15 +355,21 @@ static int create_map_of(enum bpf_map_type type, const char *name, uint32_t key_
 	return fd;
 }
 
-static long attach(int cgroup_fd, int program_fd, enum bpf_attach_type hook)
+/* BPF_PROG_ATTACH (beside any other program on the hook) or BPF_PROG_DETACH on the cgroup. */
+static long cgroup_call(int command, int cgroup_fd, int program_fd, enum bpf_attach_type hook)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.target_fd = cgroup_fd;
 	attr.attach_bpf_fd = program_fd;
 	attr.attach_type = hook;
-	attr.attach_flags = BPF_F_ALLOW_MULTI;
-	return sys_bpf(BPF_PROG_ATTACH, &attr);
+	attr.attach_flags = command == BPF_PROG_ATTACH ? BPF_F_ALLOW_MULTI : 0;
+	return sys_bpf(command, &attr);
+}
+
+static long attach(int cgroup_fd, int program_fd, enum bpf_attach_type hook)
+{
+	return cgroup_call(BPF_PROG_ATTACH, cgroup_fd, program_fd, hook);
 }
 
 /* BPF_MAP_*_ELEM and GET_NEXT_KEY: `other` is the value, or for GET_NEXT_KEY the next key (the
@@ -406,12 +412,7 @@ static size_t map_walk(int map_fd, void (*visit)(const struct key *, const struc
 
 static void detach_one(int cgroup_fd, int program_fd, enum bpf_attach_type hook)
 {
-	union bpf_attr attr;
-	memset(&attr, 0, sizeof attr);
-	attr.target_fd = cgroup_fd;
-	attr.attach_bpf_fd = program_fd;
-	attr.attach_type = hook;
-	if (sys_bpf(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
+	if (cgroup_call(BPF_PROG_DETACH, cgroup_fd, program_fd, hook) < 0 && errno != ENOENT)
 		fail(1, "BPF_PROG_DETACH: %s", strerror(errno));
 }
 
