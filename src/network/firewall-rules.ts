@@ -288,11 +288,43 @@ function tableUpToDate(table: Table, plan: NetworkTable, shared: BaseTable | und
 }
 
 /**
+ * The lines that turn a chain's rules `have` into `want` without flushing it: inserts at their
+ * places when `have` is a subsequence of `want` (a port published), deletes when `want` is one
+ * of `have` (a port withdrawn); undefined for anything else. A flush deletes every rule, and
+ * in nf_tables a commit that deletes waits for an RCU grace period (10-20 ms here) where one
+ * that only adds does not: publishing a port then costs almost nothing in the kernel.
+ */
+function chainDelta(chain: string, have: readonly string[], want: readonly string[]): string[] | undefined {
+  const prefix = `-A ${chain} `;
+  const body = (rule: string): string => rule.slice(prefix.length);
+  if (have.length <= want.length) {
+    const lines: string[] = [];
+    let next = 0;
+    for (const [index, rule] of want.entries()) {
+      if (next < have.length && have[next] === rule) next++;
+      else lines.push(`-I ${chain} ${index + 1} ${body(rule)}`);
+    }
+    if (next === have.length) return lines;
+  }
+  if (want.length < have.length) {
+    const lines: string[] = [];
+    let next = 0;
+    for (const rule of have) {
+      if (next < want.length && want[next] === rule) next++;
+      else lines.push(`-D ${chain} ${body(rule)}`);
+    }
+    if (next === want.length && new Set(have).size === have.length) return lines;
+  }
+  return undefined;
+}
+
+/**
  * The complete `iptables-restore --noflush` input for one family: per table, the shared chains
- * and jumps that `present` lacks, the network's chains declared (and thereby flushed) with all
- * their rules, and the jumps into them that `present` lacks. A table `present` already holds
- * exactly is left out (each table is its own nf_tables transaction, ~15 ms here, so a port
- * change rewrites nat alone). Empty when there is nothing to do.
+ * and jumps that `present` lacks, the network's chains brought to their rules (by inserts or
+ * deletes where `present` holds them already and that suffices, else declared, and thereby
+ * flushed, with all their rules), and the jumps into them that `present` lacks. A table
+ * `present` already holds exactly is left out (each table is its own nf_tables transaction, ~15
+ * ms here, so a port change touches nat alone). Empty when there is nothing to do.
  */
 export function renderApply(network: FirewallNetwork, family: 4 | 6, present: SaveState = emptySaveState): string {
   const own = networkTables(network, family);
@@ -305,9 +337,20 @@ export function renderApply(network: FirewallNetwork, family: 4 | 6, present: Sa
     if (tableUpToDate(table, plan, shared, present)) continue;
     out.push(`*${table}`);
     for (const chain of shared?.chains ?? []) if (!hasChain(present, table, chain)) out.push(`-N ${chain}`);
-    for (const chain of plan.chains) out.push(`:${chain} - [0:0]`);
+    const rewritten: string[] = [];
+    const changes: string[] = [];
+    for (const chain of plan.chains) {
+      const want = plan.rules.filter((rule) => chainOf(rule) === chain);
+      const delta = hasChain(present, table, chain) ? chainDelta(chain, (present.get(table)?.rules ?? []).filter((rule) => chainOf(rule) === chain), want) : undefined;
+      if (delta !== undefined) {
+        changes.push(...delta);
+        continue;
+      }
+      out.push(`:${chain} - [0:0]`);
+      rewritten.push(...want);
+    }
     for (const jump of shared?.jumps ?? []) if (!hasRule(present, table, jump.saved)) out.push(jump.add);
-    out.push(...plan.rules);
+    out.push(...plan.rules.filter((rule) => rewritten.includes(rule)), ...changes);
     for (const jump of plan.jumps) if (!hasRule(present, table, jump.saved)) out.push(jump.add);
     out.push("COMMIT");
   }

@@ -167,13 +167,13 @@ describe("renderApply", () => {
     const present = stateAfterApply(normal, 4, parseSave(""));
     expect(renderApply(normal, 4, present)).toBe("");
     const moved: FirewallNetwork = { ...normal, ports: [{ ...normal.ports[0]!, hostPort: 9090 }, normal.ports[1]!] };
+    // A rule changed in place: that chain alone is rewritten; the unchanged one is not touched.
     expect(renderApply(moved, 4, present)).toBe(
       [
         "*nat",
         ":BERTH-DN-3f2a9c1d2e4b - [0:0]",
-        ":BERTH-PO-3f2a9c1d2e4b - [0:0]",
         "-A BERTH-DN-3f2a9c1d2e4b -p tcp -m tcp --dport 9090 -j DNAT --to-destination 172.18.0.2:80",
-        ...networkRules(normal).v4.nat.slice(3, -2),
+        "-A BERTH-DN-3f2a9c1d2e4b -d 127.0.0.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 172.18.0.3:53",
         "COMMIT",
         "",
       ].join("\n"),
@@ -181,6 +181,47 @@ describe("renderApply", () => {
     // The kernel's own account (iptables-save) counts as well as this process's memory.
     const saved = ["*raw", ...networkRules(normal).v4.raw, ":BERTH-PREROUTING - [0:0]", "-A PREROUTING -j BERTH-PREROUTING", "COMMIT"].join("\n");
     expect(renderApply(normal, 4, parseSave(saved))).not.toContain("*raw");
+  });
+
+  it("publishes a port by inserting its rules and withdraws it by deleting them, never flushing a chain for it", () => {
+    const present = stateAfterApply(normal, 4, parseSave(""));
+    const added: FirewallNetwork = {
+      ...normal,
+      ports: [...normal.ports, { hostIp: "127.0.0.1", hostPort: 7070, containerIp: "172.18.0.4", containerPort: 70, protocol: "tcp" }],
+    };
+    const adding = renderApply(added, 4, present);
+    expect(adding).toBe(
+      [
+        "*raw",
+        "-I BERTH-PR-3f2a9c1d2e4b 4 -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 7070 -j DROP",
+        "COMMIT",
+        "*nat",
+        "-I BERTH-DN-3f2a9c1d2e4b 3 -d 127.0.0.1/32 -p tcp -m tcp --dport 7070 -j DNAT --to-destination 172.18.0.4:70",
+        "COMMIT",
+        "",
+      ].join("\n"),
+    );
+    // The inserts land where the plan has the rules: the kernel then holds the plan exactly.
+    const after = stateAfterApply(added, 4, present);
+    expect(renderApply(added, 4, after)).toBe("");
+    for (const table of ["raw", "nat"] as const) {
+      const expected = [...(present.get(table)?.rules ?? [])];
+      for (const line of adding.split("\n").filter((text) => text.startsWith("-I "))) {
+        const [, chain, position, ...rest] = line.split(" ");
+        if (table === "raw" ? chain?.startsWith("BERTH-PR") : chain?.startsWith("BERTH-DN")) {
+          const chainRules = expected.filter((rule) => rule.startsWith(`-A ${chain} `));
+          const anchor = chainRules[Number(position) - 1];
+          const at = anchor === undefined ? expected.lastIndexOf(chainRules.at(-1) ?? "") + 1 : expected.indexOf(anchor);
+          expected.splice(at, 0, `-A ${chain} ${rest.join(" ")}`);
+        }
+      }
+      const ownRules = (rules: readonly string[]): string[] => rules.filter((rule) => /^-A BERTH-(PR|DN)-/.test(rule));
+      expect(ownRules(expected)).toEqual(ownRules(after.get(table)?.rules ?? []));
+    }
+    const withdrawn: FirewallNetwork = { ...normal, ports: [normal.ports[1]!] };
+    expect(renderApply(withdrawn, 4, present)).toBe(
+      ["*nat", "-D BERTH-DN-3f2a9c1d2e4b -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:80", "COMMIT", ""].join("\n"),
+    );
   });
 
   it("removes a network's chains and jumps, and the shared ones once no network is left", () => {
