@@ -19,7 +19,11 @@
 // BERTH-FORWARD so no other network's ACCEPT (a DNAT to it, say) can let their traffic out.
 //
 // Declaring `:CHAIN - [0:0]` under --noflush flushes an existing user chain, which is how a
-// network's rules are rewritten in one atomic step per table. Shared chains are created with
+// network's rules are rewritten in one atomic step per table; a port published or withdrawn is
+// instead only inserted or deleted (chainDelta), since a flush makes the commit wait for an RCU
+// grace period. An insert or delete that meets a chain changed meanwhile fails the batch like a
+// stale `-N` does (a delete finds no such rule; an insert's position is past the end), and the
+// retry renders from the kernel's state again. Shared chains are created with
 // `-N`, which fails (and aborts that table's batch) if another process made them meanwhile;
 // the caller then re-reads the kernel's state and tries again. iptables-restore commits per
 // table, so each table's part is complete on its own.
