@@ -21,9 +21,11 @@
 // Declaring `:CHAIN - [0:0]` under --noflush flushes an existing user chain, which is how a
 // network's rules are rewritten in one atomic step per table; a port published or withdrawn is
 // instead only inserted or deleted (chainDelta), since a flush makes the commit wait for an RCU
-// grace period. An insert or delete that meets a chain changed meanwhile fails the batch like a
-// stale `-N` does (a delete finds no such rule; an insert's position is past the end), and the
-// retry renders from the kernel's state again. Shared chains are created with
+// grace period. Deltas are computed from this process's knowledge of the kernel: a delete that
+// meets a chain changed meanwhile by another process fails the batch like a stale `-N` does, and
+// the retry renders from the kernel's state again; an insert into such a chain can leave a rule
+// there twice, which the next change of that network finds (the chain no longer matches its plan,
+// nor is the plan a subsequence of it) and rewrites whole. Shared chains are created with
 // `-N`, which fails (and aborts that table's batch) if another process made them meanwhile;
 // the caller then re-reads the kernel's state and tries again. iptables-restore commits per
 // table, so each table's part is complete on its own.
