@@ -16,18 +16,17 @@
  *
  *   berth-redirect sync OWNER    standard input: lines "IP PORT TARGET_IP TARGET_PORT"; makes
  *                                OWNER's entries for this network namespace exactly these
- *   berth-redirect list [OWNER]  prints "program ID" when attached (and "peer-program ID" for the
- *                                getpeername4 program that goes with it), then one line per entry
- *                                "OWNER-HASH COOKIE IP PORT TARGET_IP TARGET_PORT" (OWNER's
- *                                entries in this namespace only, when given)
- *   berth-redirect drop HASH...  deletes every entry of these owners (the hashes `list` prints),
- *                                in any namespace: roots whose state directory is gone
- *   berth-redirect clear         detaches every berth program
+ *                                (OWNER: 8 hex digits, the caller's hash of its state root)
+ *   berth-redirect list          prints "program ID" and "peer-program ID" for the programs
+ *                                attached, "netns COOKIE" for this network namespace, then one
+ *                                line per entry "OWNER COOKIE IP PORT TARGET_IP TARGET_PORT"
+ *   berth-redirect drop OWNER... deletes every entry of these owners, in any namespace: roots
+ *                                whose state directory is gone
  *
  * One pair of programs and their maps serve every berth root on the machine; each entry records
- * the root that made it (OWNER, hashed). The programs are attached with the first entry and
- * detached with the last, so nothing of berth's stays in the kernel while no port is published. Changes
- * are serialised by an flock on the cgroup v2 root directory.
+ * the root that made it (OWNER). The programs are attached with the first entry and detached
+ * with the last, so nothing of berth's stays in the kernel while no port is published. Changes are
+ * serialised by an flock on the cgroup v2 root directory.
  *
  * Exit status: 0 done; 1 failed (one line on stderr); 2 usage; 3 not available here (no cgroup v2
  * mount, no BPF, too old a kernel): the caller keeps DNAT only. */
@@ -97,12 +96,14 @@ static int unavailable_errno(int error)
 	return error == ENOSYS || error == EPERM || error == EINVAL || error == EOPNOTSUPP;
 }
 
-static uint32_t owner_hash(const char *owner)
+/* An OWNER argument: 8 hex digits. */
+static uint32_t parse_owner(const char *text)
 {
-	uint32_t hash = 0x811c9dc5u;
-	for (const unsigned char *c = (const unsigned char *)owner; *c; c++)
-		hash = (hash ^ *c) * 0x01000193u;
-	return hash;
+	char *end = NULL;
+	unsigned long value = strtoul(text, &end, 16);
+	if (strlen(text) != 8 || end != text + 8 || value > 0xffffffffUL)
+		fail(2, "invalid owner %s (8 hex digits)", text);
+	return (uint32_t)value;
 }
 
 /* The cgroup v2 mount point: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
@@ -539,10 +540,10 @@ static int unwanted(const struct key *key, const struct value *value, const void
 	return 1;
 }
 
-static int sync_entries(const char *owner_name)
+static int sync_entries(const char *owner)
 {
 	static struct entry wanted[MAP_ENTRIES];
-	struct owned_here here = { .owner = owner_hash(owner_name), .cookie = netns_cookie(), .wanted = wanted };
+	struct owned_here here = { .owner = parse_owner(owner), .cookie = netns_cookie(), .wanted = wanted };
 	here.count = read_entries(wanted, MAP_ENTRIES, here.cookie, here.owner);
 	int cgroup_fd, map_fd = -1;
 	int program_fd = lock_program(&cgroup_fd, &map_fd);
@@ -573,17 +574,9 @@ static int sync_entries(const char *owner_name)
 	return 0;
 }
 
-struct listing {
-	int filtered;
-	uint32_t owner;
-	uint64_t cookie;
-};
-
 static void print_entry(const struct key *key, const struct value *value, void *context)
 {
-	const struct listing *listing = context;
-	if (listing->filtered && (key->cookie != listing->cookie || value->owner != listing->owner))
-		return;
+	(void)context;
 	char ip[INET_ADDRSTRLEN], target[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &key->ip, ip, sizeof ip);
 	inet_ntop(AF_INET, &value->ip, target, sizeof target);
@@ -591,24 +584,20 @@ static void print_entry(const struct key *key, const struct value *value, void *
 	       ntohs((uint16_t)value->port));
 }
 
-static int list_entries(const char *owner_name)
+static int list_entries(void)
 {
 	int cgroup_fd = open_cgroup2_root();
 	int map_fd = -1;
-	uint32_t program_id = 0;
-	if (find_program(cgroup_fd, &map_fd, &program_id) < 0)
-		return 0;
-	printf("program %u\n", program_id);
-	uint32_t peer_id = 0;
-	int peer = find_attached(cgroup_fd, BPF_CGROUP_INET4_GETPEERNAME, PEER_PROGRAM_NAME, NULL, NULL, &peer_id);
-	if (peer >= 0)
+	uint32_t program_id = 0, peer_id = 0;
+	int program = find_program(cgroup_fd, &map_fd, &program_id);
+	if (program >= 0)
+		printf("program %u\n", program_id);
+	/* Also one a crash left without its connect4 program. */
+	if (find_attached(cgroup_fd, BPF_CGROUP_INET4_GETPEERNAME, PEER_PROGRAM_NAME, NULL, NULL, &peer_id) >= 0)
 		printf("peer-program %u\n", peer_id);
-	struct listing listing = { .filtered = owner_name != NULL };
-	if (owner_name) {
-		listing.owner = owner_hash(owner_name);
-		listing.cookie = netns_cookie();
-	}
-	map_walk(map_fd, print_entry, &listing);
+	printf("netns %llu\n", (unsigned long long)netns_cookie());
+	if (program >= 0)
+		map_walk(map_fd, print_entry, NULL);
 	return 0;
 }
 
@@ -633,13 +622,8 @@ static int drop_owners(int count, char **hashes)
 	struct owners owners = { .count = count };
 	if (count > 64)
 		fail(2, "at most 64 owners at once");
-	for (int i = 0; i < count; i++) {
-		char *end = NULL;
-		unsigned long value = strtoul(hashes[i], &end, 16);
-		if (end == hashes[i] || *end != '\0' || value > 0xffffffffUL)
-			fail(2, "invalid owner hash %s", hashes[i]);
-		owners.hashes[i] = (uint32_t)value;
-	}
+	for (int i = 0; i < count; i++)
+		owners.hashes[i] = parse_owner(hashes[i]);
 	int cgroup_fd, map_fd = -1;
 	int program_fd = lock_program(&cgroup_fd, &map_fd);
 	if (program_fd < 0)
@@ -649,32 +633,14 @@ static int drop_owners(int count, char **hashes)
 	return 0;
 }
 
-static int clear_all(void)
-{
-	for (;;) {
-		int cgroup_fd, map_fd = -1;
-		int program_fd = lock_program(&cgroup_fd, &map_fd);
-		if (program_fd < 0) {
-			detach_peer_programs(cgroup_fd);
-			return 0;
-		}
-		detach(cgroup_fd, program_fd);
-		close(program_fd);
-		close(map_fd);
-		close(cgroup_fd);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "sync") == 0)
 		return sync_entries(argv[2]);
-	if ((argc == 2 || argc == 3) && strcmp(argv[1], "list") == 0)
-		return list_entries(argc == 3 ? argv[2] : NULL);
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return list_entries();
 	if (argc >= 3 && strcmp(argv[1], "drop") == 0)
 		return drop_owners(argc - 2, argv + 2);
-	if (argc == 2 && strcmp(argv[1], "clear") == 0)
-		return clear_all();
-	fprintf(stderr, "usage: berth-redirect sync OWNER < entries | list [OWNER] | drop HASH... | clear\n");
+	fprintf(stderr, "usage: berth-redirect sync OWNER < entries | list | drop OWNER...\n");
 	return 2;
 }

@@ -343,7 +343,7 @@ export function renderApply(network: FirewallNetwork, family: 4 | 6, present: Sa
     if (tableUpToDate(table, plan, shared, present)) continue;
     out.push(`*${table}`);
     for (const chain of shared?.chains ?? []) if (!hasChain(present, table, chain)) out.push(`-N ${chain}`);
-    const rewritten: string[] = [];
+    const rewritten = new Set<string>();
     const changes: string[] = [];
     for (const chain of plan.chains) {
       const want = plan.rules.filter((rule) => chainOf(rule) === chain);
@@ -353,10 +353,10 @@ export function renderApply(network: FirewallNetwork, family: 4 | 6, present: Sa
         continue;
       }
       out.push(`:${chain} - [0:0]`);
-      rewritten.push(...want);
+      rewritten.add(chain);
     }
     for (const jump of shared?.jumps ?? []) if (!hasRule(present, table, jump.saved)) out.push(jump.add);
-    out.push(...plan.rules.filter((rule) => rewritten.includes(rule)), ...changes);
+    out.push(...plan.rules.filter((rule) => rewritten.has(chainOf(rule))), ...changes);
     for (const jump of plan.jumps) if (!hasRule(present, table, jump.saved)) out.push(jump.add);
     out.push("COMMIT");
   }

@@ -36,11 +36,6 @@ export function redirectsFor(ports: readonly PublishedPort[]): Redirect[] {
   return [...redirects.values()].sort((a, b) => a.hostPort - b.hostPort);
 }
 
-function checkOwner(owner: string): string {
-  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(owner)) throw new NetworkError(NetworkErrorCode.invalid, `invalid redirect owner ${JSON.stringify(owner)}`);
-  return owner;
-}
-
 /**
  * Make `owner`'s redirects in the host netns exactly `redirects` (the program is attached with
  * the first entry on the machine and detached with the last). False when they could not be
@@ -50,7 +45,7 @@ function checkOwner(owner: string): string {
 export async function syncRedirects(context: Context, owner: string, redirects: readonly Redirect[]): Promise<boolean> {
   const { system } = context;
   const input = redirects.map((redirect) => `${redirect.hostIp} ${redirect.hostPort} ${redirect.containerIp} ${redirect.containerPort}\n`).join("");
-  const result = await system.run([system.berthRedirect, "sync", checkOwner(owner)], { input });
+  const result = await system.run([system.berthRedirect, "sync", redirectOwnerHash(owner)], { input });
   if (result.status === 0) return true;
   if (result.status !== unavailable) {
     context.notices.push(`berth: published ports go through DNAT only: berth-redirect: ${result.stderr.trim().replace(/^berth-redirect: /, "") || `exit status ${result.status}`}`);
@@ -66,32 +61,26 @@ export function redirectOwnerHash(owner: string): string {
 }
 
 export interface RedirectListing {
-  /** Whether berth's program is attached at all (it is while any entry exists). */
-  readonly attached: boolean;
   /** `owner`'s entries in the host netns. */
   readonly redirects: Redirect[];
   /** The owner hashes of every entry on the machine, any root, any namespace. */
   readonly owners: string[];
 }
 
-/** What berth-redirect holds: `owner`'s entries here, and who owns the rest. */
+/** What berth-redirect holds: `owner`'s entries here, and who owns the rest (one `list`). */
 export async function listRedirects(context: Context, owner: string): Promise<RedirectListing> {
   const { system } = context;
-  const mine = await system.run([system.berthRedirect, "list", checkOwner(owner)]);
-  if (mine.status === unavailable) return { attached: false, redirects: [], owners: [] };
-  if (mine.status !== 0) throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${mine.stderr.trim()}`, { object: "berth-redirect" });
-  const lines = mine.stdout.split("\n").filter((line) => line !== "");
-  const redirects = lines
-    .filter((line) => /^[0-9a-f]{8} /.test(line))
-    .map((line) => {
-      const [, , hostIp = "", hostPort = "", containerIp = "", containerPort = ""] = line.split(" ");
-      return { hostIp, hostPort: Number(hostPort), containerIp, containerPort: Number(containerPort) };
-    });
-  const attached = lines.some((line) => line.startsWith("program "));
-  if (!attached) return { attached, redirects, owners: [] };
-  const all = await system.run([system.berthRedirect, "list"]);
-  const owners = all.status !== 0 ? [] : [...new Set(all.stdout.split("\n").filter((line) => /^[0-9a-f]{8} /.test(line)).map((line) => line.slice(0, 8)))];
-  return { attached, redirects, owners };
+  const result = await system.run([system.berthRedirect, "list"]);
+  if (result.status === unavailable) return { redirects: [], owners: [] };
+  if (result.status !== 0) throw new NetworkError(NetworkErrorCode.kernel, `published-port redirects: ${result.stderr.trim()}`, { object: "berth-redirect" });
+  const lines = result.stdout.split("\n");
+  const here = lines.find((line) => line.startsWith("netns "))?.slice("netns ".length);
+  const mine = redirectOwnerHash(owner);
+  const entries = lines.filter((line) => /^[0-9a-f]{8} /.test(line)).map((line) => line.split(" "));
+  const redirects = entries
+    .filter(([hash, cookie]) => hash === mine && cookie === here)
+    .map(([, , hostIp = "", hostPort = "", containerIp = "", containerPort = ""]) => ({ hostIp, hostPort: Number(hostPort), containerIp, containerPort: Number(containerPort) }));
+  return { redirects, owners: [...new Set(entries.map(([hash = ""]) => hash))] };
 }
 
 /** Delete every entry of these owners (hashes), in any namespace: roots whose state is gone. */

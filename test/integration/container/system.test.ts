@@ -156,7 +156,7 @@ describe.skipIf(skip !== undefined)(`system check and prune${skip ? ` (skipped: 
     await doomed.engine.system.prune(); // the doomed root's own view: its container's cgroup and netns
     // A port redirect its CLI made and, killed, never withdrew (loopback to loopback: harmless).
     const doomedTag = rootTag(doomed.paths);
-    execFileSync(redirectTool, ["sync", doomedTag], { input: "127.0.0.1 1 127.0.0.1 2\n" });
+    execFileSync(redirectTool, ["sync", redirectOwnerHash(doomedTag)], { input: "127.0.0.1 1 127.0.0.1 2\n" });
     rmSync(doomed.base, { recursive: true, force: true });
 
     const found = await check(fixture, [networkId]);

@@ -31,8 +31,7 @@ describe("redirectsFor", () => {
 });
 
 describe("redirectOwnerHash", () => {
-  it("hashes an owner as berth-redirect does (FNV-1a, 8 hex digits)", () => {
-    // Printed by `berth-redirect list` for entries synced as "testowner".
+  it("hashes an owner as berth-redirect records it (FNV-1a, 8 hex digits)", () => {
     expect(redirectOwnerHash("testowner")).toBe("59e93a74");
     expect(redirectOwnerHash("")).toBe("811c9dc5");
   });
