@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `berth container run --rm IMAGE true`, end to end (create, start under the shim, wait, remove),
-// against the floor every berth command stands on (`node -e 0`), against `runc run` of the very
+// against the floor every berth command stands on (`node -e 0`), against the floor of any run
+// that Node starts under berth-shim (./shim-floor.cjs: node, spawn, container, exit; no berth
+// code), against `runc run` of the very
 // bundle berth wrote for the same image, and against `docker run --rm` of the same image (a
 // daemon that answers, else a private dockerd the harness starts when Debian's docker.io is
 // installed, with --iptables=false --bridge=none; said so when there is neither).
@@ -25,6 +27,7 @@ import {
   median,
   positiveIntegerArgument,
   printTimings,
+  repoRoot,
   requireRootAndBusybox,
   timeInterleaved,
   writeBusyboxImage,
@@ -83,8 +86,29 @@ const runcRoot = path.join(base, "runc-state");
 
 docker = dockerWithImage({ berth, image, archive: path.join(base, "image.tar"), work: base });
 
+// The floor (./shim-floor.cjs): node spawning berth-shim on a bundle berth created beforehand
+// (untimed, a fresh container each round, removed after it) and waiting for the exit.
+const shimPath = path.join(repoRoot, "native", "build", "berth-shim");
+let floorContainer;
+const floor = {
+  prepare() {
+    const created = berth(["container", "create", "--network", "none", image, "true"]);
+    if (created.status !== 0) throw new Error(`berth container create failed: ${created.stderr}`);
+    floorContainer = created.stdout.trim();
+  },
+  run: () =>
+    spawnSync(process.execPath, [path.join(repoRoot, "bench", "shim-floor.cjs"), shimPath, path.join(env.BERTH_ROOT, "containers", floorContainer), path.join(env.BERTH_RUN_ROOT, "containers", floorContainer)], {
+      stdio: ["ignore", "ignore", "pipe"],
+      encoding: "utf8",
+    }),
+  finish() {
+    berth(["container", "rm", "-f", floorContainer]);
+  },
+};
+
 const contenders = {
   "node -e 0": () => spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" }),
+  "floor: node + berth-shim": floor,
   "berth container run --rm": () => berth(["container", "run", "--rm", image, "true"], { stdio: ["ignore", "pipe", "pipe"] }),
   "berth … --network none": () => berth(["container", "run", "--rm", "--network", "none", image, "true"], { stdio: ["ignore", "pipe", "pipe"] }),
   ...(runcBundle !== undefined ? { "runc run (berth's bundle)": () => spawnSync("runc", ["--root", runcRoot, "run", "-b", runcBundle, "berth-bench-runc"], { stdio: "ignore" }) } : {}),
@@ -92,7 +116,17 @@ const contenders = {
 };
 
 function time(name) {
-  const { result, milliseconds } = measure(contenders[name]);
+  const contender = contenders[name];
+  if (typeof contender === "function") return check(name, measure(contender));
+  contender.prepare();
+  try {
+    return check(name, measure(contender.run));
+  } finally {
+    contender.finish();
+  }
+}
+
+function check(name, { result, milliseconds }) {
   if (result.status !== 0) {
     console.error(`${name} failed (exit status ${result.status}):\n${result.stderr ?? ""}`);
     process.exit(1);
@@ -107,7 +141,10 @@ console.log(`node ${process.version}, ${runs} interleaved runs each; kernel ${re
 printTimings(timings);
 const berthMedian = median(timings["berth container run --rm"]);
 const nodeMedian = median(timings["node -e 0"]);
-console.log(`berth - node -e 0: ${formatMs(berthMedian - nodeMedian)} (target: at most 20 ms); berth / node: ${(berthMedian / nodeMedian).toFixed(2)}x`);
+const noneMedianOverall = median(timings["berth … --network none"]);
+const floorMedian = median(timings["floor: node + berth-shim"]);
+console.log(`berth - node -e 0: ${formatMs(berthMedian - nodeMedian)}, with --network none ${formatMs(noneMedianOverall - nodeMedian)} (target: at most 20 ms); berth / node: ${(berthMedian / nodeMedian).toFixed(2)}x`);
+console.log(`floor - node -e 0: ${formatMs(floorMedian - nodeMedian)} (node spawning berth-shim on a ready bundle and waiting for the exit, no berth code); berth's own code, --network none: ${formatMs(noneMedianOverall - floorMedian)}`);
 if (runcBundle !== undefined) {
   const runcMedian = median(timings["runc run (berth's bundle)"]);
   console.log(`berth / runc run: ${(berthMedian / runcMedian).toFixed(2)}x (runc ${formatMs(runcMedian)} holds no node start-up)`);
